@@ -1,0 +1,71 @@
+"""Domain errors with stable machine codes.
+
+Clients branch on `code`, not on the message. Each error knows its HTTP status so
+one API handler can turn every error into problem+json, and the admin can show
+the message as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status = 400
+    title = "The request could not be processed"
+
+    def __init__(self, message: str | None = None, *, fields: list[FieldError] | None = None):
+        self.message = message or self.title
+        self.fields = fields or []
+        super().__init__(self.message)
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+    status = 400
+    title = "Some fields are invalid"
+
+    def __init__(self, fields: list[FieldError], message: str | None = None):
+        if message is None:
+            message = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        super().__init__(message, fields=fields)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    title = "Conflict with the current state"
+
+
+class TransitionNotAllowed(Conflict):
+    code = "transition_not_allowed"
+    title = "This action is not allowed in the current state"
+
+
+class QuoteExpired(DomainError):
+    code = "quote_expired"
+    status = 422
+    title = "The quote has expired"
+
+
+class ComplianceBlocked(DomainError):
+    code = "compliance_blocked"
+    status = 403
+    title = "The profile's compliance status does not allow this"

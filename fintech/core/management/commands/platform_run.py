@@ -1,0 +1,71 @@
+"""`make run`: migrate, load demo data, make the operator login, then start web, worker and beat."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+OPERATOR_USERNAME = "ops"
+
+
+def _operator_password() -> str:
+    """The local operator password: from OPERATOR_PASSWORD, else generated once into .data/."""
+    if os.environ.get("OPERATOR_PASSWORD"):
+        return os.environ["OPERATOR_PASSWORD"]
+    path = settings.DATA_DIR / "operator-login.json"
+    if path.exists():
+        return str(json.loads(path.read_text())["password"])
+    password = secrets.token_urlsafe(12)
+    path.write_text(json.dumps({"username": OPERATOR_USERNAME, "password": password}))
+    path.chmod(0o600)
+    return password
+
+
+class Command(BaseCommand):
+    help = "Prepare the database and demo data, then run web, worker and beat together."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--no-start", action="store_true", help="prepare only")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args: Any, no_start: bool, port: int, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        call_command("demo_data")
+        password = _operator_password()
+        user_model = get_user_model()
+        operator, _ = user_model.objects.get_or_create(
+            username=OPERATOR_USERNAME,
+            defaults={"is_staff": True, "is_superuser": True, "email": "ops@example.com"},
+        )
+        if settings.PRODUCTION:
+            raise SystemExit("platform_run is for local runs; use gunicorn/celery in production")
+        operator.set_password(password)
+        operator.is_staff = operator.is_superuser = True
+        operator.save()
+        operator.groups.add(*Group.objects.filter(name="admin"))
+        banner = (
+            "\n" + "=" * 64 + "\n"
+            f"  Operator console: http://127.0.0.1:{port}/admin/\n"
+            f"  Login:            {OPERATOR_USERNAME} / {password}\n"
+            f"  Health:           http://127.0.0.1:{port}/health/\n"
+            "  Stop with Ctrl-C (stops web, worker, beat and the embedded servers)\n"
+            + "=" * 64
+            + "\n"
+        )
+        self.stdout.write(banner)
+        if no_start:
+            return
+        sys.stdout.flush()
+        env = dict(os.environ, PORT=str(port), PYTHONUNBUFFERED="1")
+        honcho = os.path.join(os.path.dirname(sys.executable), "honcho")
+        os.execve(honcho, [honcho, "-f", str(settings.BASE_DIR / "Procfile"), "start"], env)

@@ -1,0 +1,66 @@
+"""Writes shared by every domain: the audit row and the outbox event of an action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from fintech.core.models import AuditEvent, OutboxEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a staff or customer user, an OAuth application, or a system job."""
+
+    label: str
+    user_id: int | None = None
+    request_id: str = ""
+
+    @classmethod
+    def system(cls, job: str) -> Actor:
+        return cls(label=f"system:{job}")
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser | AnonymousUser, *, request_id: str = "") -> Actor:
+        if not user.is_authenticated:
+            return cls(label="anonymous", request_id=request_id)
+        return cls(label=f"user:{user.get_username()}", user_id=user.pk, request_id=request_id)
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    target: Any,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        reason=reason,
+        request_id=actor.request_id,
+        data=data or {},
+    )
+
+
+def event_emit(
+    *, type: str, payload: dict[str, Any], profile_id: int | None, version: int = 1
+) -> OutboxEvent:
+    """Write an event into the outbox; must run inside the transaction that made the fact."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_emit must run inside the transaction that made the fact")
+    return OutboxEvent.objects.create(
+        type=type,
+        version=version,
+        occurred_at=timezone.now(),
+        profile_id=profile_id,
+        payload=payload,
+    )

@@ -1,0 +1,233 @@
+"""Django settings. Every value comes from an environment variable (see README).
+
+FINTECH_ENV=production requires real secrets and DATABASE_URL/REDIS_URL;
+FINTECH_ENV=local (the default) generates secrets under .data/ and expects
+`python -m fintech.devservices` (or the caller) to have set the URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+from fintech.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_required,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("FINTECH_DATA_DIR", str(BASE_DIR / ".data")))
+
+FINTECH_ENV = env_choice("FINTECH_ENV", "local", ("local", "test", "production"))
+PRODUCTION = FINTECH_ENV == "production"
+
+
+def _local_secrets() -> dict[str, str]:
+    """Secrets for a developer machine, generated once and kept out of git."""
+    path = DATA_DIR / "local-secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "secret_key": secrets.token_urlsafe(50),
+        "field_encryption_key": secrets.token_urlsafe(32),
+    }
+    path.write_text(json.dumps(generated))
+    path.chmod(0o600)
+    return generated
+
+
+if PRODUCTION:
+    SECRET_KEY = env_required("DJANGO_SECRET_KEY")
+    _field_keys = env_list("FIELD_ENCRYPTION_KEYS", [])
+    if not _field_keys:
+        env_required("FIELD_ENCRYPTION_KEYS")
+else:
+    _local = _local_secrets()
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", _local["secret_key"])
+    _field_keys = env_list("FIELD_ENCRYPTION_KEYS", [_local["field_encryption_key"]])
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured(
+        "Environment variable DJANGO_SECRET_KEY must be at least 32 characters"
+    )
+# django-fernet-encrypted-fields derives Fernet keys from SECRET_KEY and these salts;
+# the first one encrypts, all of them decrypt (rotation: prepend the new key).
+SALT_KEY = _field_keys
+
+DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+
+def _database_from_url(name: str, url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"} or not parsed.path.strip("/"):
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={url!r} is invalid: expected "
+            "postgres://USER:PASSWORD@HOST:PORT/DBNAME"
+        )
+    try:
+        port = parsed.port or 5432
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} has an invalid port") from exc
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parsed.path.lstrip("/"),
+        "USER": parsed.username or "",
+        "PASSWORD": parsed.password or "",
+        "HOST": parsed.hostname or "",
+        "PORT": str(port),
+        # Persistent connections: a new connection per request costs ~10x the
+        # throughput of a simple endpoint.
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
+    }
+
+
+def _redis_url(name: str, url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"redis", "rediss"} or not parsed.hostname:
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={url!r} is invalid: expected redis://HOST:PORT/DB"
+        )
+    return url
+
+
+_database_url = env_str("DATABASE_URL", "")
+if not _database_url:
+    raise ImproperlyConfigured(
+        "Environment variable DATABASE_URL is not set: run through `make run` / `make test` "
+        "(which start embedded PostgreSQL and Redis) or set it to a PostgreSQL server"
+    )
+DATABASES = {"default": _database_from_url("DATABASE_URL", _database_url)}
+REDIS_URL = _redis_url("REDIS_URL", env_str("REDIS_URL", "redis://127.0.0.1:6379/0"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "oauth2_provider",
+    "django_celery_beat",
+    "django_fsm",
+    "pgtrigger",
+    "pghistory",
+    "fintech.core",
+    "fintech.customers",
+    "fintech.compliance",
+    "fintech.beneficiaries",
+    "fintech.quotes",
+    "fintech.transfers",
+    "ledger",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pghistory.middleware.HistoryMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fintech.urls"
+WSGI_APPLICATION = "fintech.wsgi.application"
+ASGI_APPLICATION = "fintech.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# Celery: settings that prevent known failures (see shared/LIBRARIES.md).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Above the longest task and any countdown, or Redis redelivers and a task runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+# Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.
+RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvider")
+QUOTE_TTL_SECONDS = env_int("QUOTE_TTL_SECONDS", 30 * 60, minimum=1)
+
+DJANGO_FSM_LOG_IGNORED_MODELS: list[str] = []

@@ -1,0 +1,1 @@
+"""Shared fixtures. People: alice (verified business), bob (KYC pending), ops (operator)."""
