@@ -1,8 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "fintech.core"
     label = "core"
-    verbose_name = "Core"
+    verbose_name = "Platform"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from fintech.core.staff import staff_groups_sync
+
+        # Keep role groups in step with models added after the migration that made them.
+        post_migrate.connect(staff_groups_sync, dispatch_uid="fintech.core.staff_groups_sync")
