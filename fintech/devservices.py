@@ -216,10 +216,11 @@ def run(command: list[str]) -> int:
         except KeyboardInterrupt:
             # The child got the same SIGINT (same process group): let it finish its shutdown.
             try:
-                return child.wait(30)
+                child.wait(30)
             except (subprocess.TimeoutExpired, KeyboardInterrupt):
                 child.send_signal(signal.SIGTERM)
-                return child.wait()
+                child.wait()
+            return 0  # Ctrl-C is how a developer stops `make run`: not a failure
     finally:
         if redis:
             redis.stop()
