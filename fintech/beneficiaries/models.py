@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.db import models
 from encrypted_fields.fields import EncryptedJSONField
 
 from fintech.customers.models import Profile
 
 
+# Row history by triggers; `bank_details` is copied as the ciphertext the column holds.
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
 class Beneficiary(models.Model):
+    """Who a transfer pays. Bank details never change: a correction is a new beneficiary and
+    the old one is deactivated (`services.beneficiary_create` / `beneficiary_deactivate`)."""
+
     class Scheme(models.TextChoices):
         IBAN = "iban", "IBAN (with BIC)"
         GB_SORT_CODE = "gb_sort_code", "UK sort code and account number"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.conf import settings
 from django.db import models
 
 
+# Row history by database triggers (pghistory): bulk updates, raw SQL and shell sessions are
+# recorded too, and the event tables refuse UPDATE and DELETE. (Tracker instances must not be
+# shared between models, hence one tuple per model.) Business actions are in core.AuditEvent.
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
 class Profile(models.Model):
     """Who holds money with us: a person or a business. Every customer record hangs off one."""
 
@@ -45,6 +52,9 @@ class Profile(models.Model):
         return self.legal_name
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
 class Membership(models.Model):
     """A user's role in a profile; a user may belong to several profiles."""
 

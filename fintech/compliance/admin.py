@@ -1,0 +1,169 @@
+"""Operator console for compliance: the review queue and the decisions on it.
+
+Every decision is an admin action that asks for a reason on a confirmation page and then
+calls the service for each selected row; a transition the row's state does not allow is
+reported for that row and changes nothing. Rows are otherwise read-only, and created only
+by `profile_create`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+
+from fintech.compliance import services
+from fintech.compliance.models import ComplianceStatus
+from fintech.core.models import AuditEvent
+from fintech.core.services import Actor
+from fintech.customers.admin_helpers import action_with_reason
+
+READONLY = (
+    "profile",
+    "state",
+    "review_required",
+    "review_reason",
+    "submitted_at",
+    "decided_at",
+    "updated_at",
+    "audit_trail",
+)
+
+
+def _decision(
+    name: str,
+    *,
+    title: str,
+    reason_required: bool,
+    service: Callable[..., ComplianceStatus],
+    done: str,
+) -> Callable[[Any, HttpRequest, QuerySet[ComplianceStatus]], TemplateResponse | None]:
+    """One admin action per service, all shaped the same way."""
+
+    def run(
+        modeladmin: ComplianceStatusAdmin,
+        request: HttpRequest,
+        queryset: QuerySet[ComplianceStatus],
+    ) -> TemplateResponse | None:
+        def apply(actor: Actor, status: ComplianceStatus, reason: str) -> object:
+            return service(actor=actor, status=status, reason=reason)
+
+        return action_with_reason(
+            modeladmin,
+            request,
+            queryset.select_related("profile"),
+            action=name,
+            title=title,
+            reason_required=reason_required,
+            apply=apply,
+            done=done,
+            label=lambda status: str(status.profile),
+        )
+
+    run.__name__ = name
+    suffix = " (reason required)" if reason_required else ""
+    return admin.action(description=f"{title}{suffix}", permissions=["change"])(run)
+
+
+@admin.register(ComplianceStatus)
+class ComplianceStatusAdmin(admin.ModelAdmin):
+    list_display = [
+        "profile",
+        "profile_kind",
+        "state",
+        "review_required",
+        "short_review_reason",
+        "submitted_at",
+        "decided_at",
+        "updated_at",
+    ]
+    list_select_related = ["profile"]
+    list_filter = ["state", "review_required", "profile__kind", "profile__is_sandbox"]
+    search_fields = ["profile__legal_name", "profile__registration_number", "profile__email"]
+    ordering = ["-updated_at", "-id"]
+    readonly_fields = READONLY
+    fields = READONLY
+    actions = [
+        _decision(
+            "submit",
+            title="Submit for review",
+            reason_required=False,
+            service=services.compliance_submit,
+            done="submitted",
+        ),
+        _decision(
+            "verify",
+            title="Verify",
+            reason_required=False,
+            service=services.compliance_verify,
+            done="verified",
+        ),
+        _decision(
+            "reject",
+            title="Reject",
+            reason_required=True,
+            service=services.compliance_reject,
+            done="rejected",
+        ),
+        _decision(
+            "resubmit",
+            title="Resubmit after rejection",
+            reason_required=True,
+            service=services.compliance_resubmit,
+            done="resubmitted",
+        ),
+        _decision(
+            "flag_review",
+            title="Flag for review",
+            reason_required=True,
+            service=services.compliance_flag_review,
+            done="flagged for review",
+        ),
+        _decision(
+            "clear_review",
+            title="Clear review flag",
+            reason_required=False,
+            service=services.compliance_clear_review,
+            done="review cleared",
+        ),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created with its profile by profile_create
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The change page is read-only (state moves only through the actions); the
+        # model-level permission still gates the actions.
+        return False if obj is not None else super().has_change_permission(request)
+
+    @admin.display(description="kind", ordering="profile__kind")
+    def profile_kind(self, obj: ComplianceStatus) -> str:
+        return obj.profile.get_kind_display()
+
+    @admin.display(description="review reason")
+    def short_review_reason(self, obj: ComplianceStatus) -> str:
+        reason = obj.review_reason
+        return reason if len(reason) <= 60 else reason[:57] + "..."
+
+    @admin.display(description="audit trail")
+    def audit_trail(self, obj: ComplianceStatus) -> str:
+        events = AuditEvent.objects.filter(
+            target_type=obj._meta.label_lower, target_id=str(obj.pk)
+        ).order_by("-occurred_at", "-id")[:50]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.occurred_at, e.action, e.actor_label, e.reason) for e in events),
+        )
+        return format_html(
+            "<table><tr><th>when</th><th>action</th><th>who</th><th>reason</th></tr>{}</table>",
+            rows,
+        )
