@@ -32,6 +32,7 @@ STAFF_ROLES: dict[str, list[str]] = {
     "finance": [
         *VIEW_CUSTOMERS,
         "transfers.change_transfer",
+        "transfers.transition_transfer",
         "ledger.view_*",
         "core.view_auditevent",
         "core.view_outboxevent",

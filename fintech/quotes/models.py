@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
+import pghistory
+import pgtrigger
 from django.db import models
+from django.utils import timezone
 
 from fintech.customers.models import Profile
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent(), append_only=True)
 class Quote(models.Model):
     class FixedSide(models.TextChoices):
         SOURCE = "source", "Source amount fixed"
@@ -24,6 +29,10 @@ class Quote(models.Model):
     source_amount_minor = models.BigIntegerField()
     target_amount_minor = models.BigIntegerField()
     fee_minor = models.BigIntegerField(help_text="our fee, in the source currency")
+    # The fee rule applied (fixed part in source minor units + basis points of the source amount),
+    # so an auditor can recompute the fee from the quote alone.
+    fee_fixed_minor = models.BigIntegerField(default=0)
+    fee_bps = models.PositiveIntegerField(default=0)
     mid_rate = models.DecimalField(max_digits=24, decimal_places=12)
     customer_rate = models.DecimalField(
         max_digits=24, decimal_places=12, help_text="target per source after our margin"
@@ -38,6 +47,8 @@ class Quote(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # A quote is a price we gave: PostgreSQL refuses to change it afterwards.
+        triggers = [pgtrigger.Protect(name="quote_immutable", operation=pgtrigger.Update)]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(source_amount_minor__gt=0, target_amount_minor__gt=0),
@@ -54,3 +65,7 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_currency}->{self.target_currency} {self.id}"
+
+    def is_expired(self, at: dt.datetime | None = None) -> bool:
+        """Expired from `expires_at` on (inclusive)."""
+        return (at or timezone.now()) >= self.expires_at

@@ -11,6 +11,8 @@ post the ledger entry, write the audit row and emit the event in one transaction
 
 from __future__ import annotations
 
+import pghistory
+import pgtrigger
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -20,6 +22,11 @@ from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
 
 
+# Row history by trigger: every change, even a bulk update or raw SQL, is kept with the
+# pghistory context (actor, reason, request id) the services set.
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
 class Transfer(ConcurrentTransitionMixin, models.Model):
     class State(models.TextChoices):
         CREATED = "created", "Created"
@@ -54,6 +61,9 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("transition_transfer", "Can move a transfer through its states (with a reason)"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["profile", "customer_transaction_id"],
@@ -81,9 +91,12 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         self.completed_at = timezone.now()
 
     @transition(field=state, source=State.PROCESSING, target=State.FAILED)
-    def fail(self) -> None:
+    def fail(self, *, reason: str = "") -> None:
         self.failed_at = timezone.now()
+        self.failure_reason = reason
 
+    # From processing only until the payout partner has sent the money: the payout connector
+    # refuses a cancel once the payment is out (it then fails or completes, and is refunded).
     @transition(
         field=state, source=[State.CREATED, State.FUNDED, State.PROCESSING], target=State.CANCELLED
     )
@@ -110,6 +123,13 @@ class TransferTransition(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
+        # The timeline is evidence: PostgreSQL refuses to rewrite or delete it.
+        triggers = [
+            pgtrigger.Protect(
+                name="transfer_transition_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.transfer}: {self.source_state} -> {self.target_state}"

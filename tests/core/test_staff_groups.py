@@ -26,8 +26,9 @@ def test_support_sees_customers_but_moves_no_money() -> None:
 
 @pytest.mark.django_db
 def test_only_finance_and_admin_may_act_on_transfers() -> None:
-    holders = {name for name in STAFF_ROLES if "transfers.change_transfer" in perms(name)}
-    assert holders == {"finance", "admin"}
+    for permission in ("transfers.change_transfer", "transfers.transition_transfer"):
+        holders = {name for name in STAFF_ROLES if permission in perms(name)}
+        assert holders == {"finance", "admin"}, permission
 
 
 @pytest.mark.django_db

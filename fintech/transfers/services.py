@@ -1,0 +1,427 @@
+"""Transfer writes: create, then one service per business step of the state machine.
+
+Every step runs in one transaction: lock the transfer row, check the transition is allowed,
+run it (the FSM field is protected: only transitions set `state`), save, [post the ledger
+entry], record the transition, write the audit row, emit the outbox event. Either all of it
+happens or none of it does.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pghistory
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django_fsm import can_proceed
+
+from fintech.beneficiaries.models import Beneficiary
+from fintech.compliance.models import ComplianceStatus
+from fintech.core.errors import (
+    ComplianceBlocked,
+    Conflict,
+    FieldError,
+    NotFound,
+    QuoteExpired,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from fintech.core.money import format_minor
+from fintech.core.services import Actor, audit_record, event_emit
+from fintech.customers.models import Profile
+from fintech.quotes.models import Quote
+from fintech.transfers.models import Transfer, TransferTransition
+
+# Crockford's base32: no I, L, O or U, so a reference read over the phone is unambiguous.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_PREFIX = "TR"
+REFERENCE_LENGTH = 10  # 50 random bits
+CUSTOMER_TRANSACTION_ID_MAX = Transfer._meta.get_field("customer_transaction_id").max_length or 100
+
+_CTID_CONSTRAINT = "transfer_unique_customer_transaction_id"
+MAX_REASON_LENGTH = 2000
+
+
+def new_reference() -> str:
+    return REFERENCE_PREFIX + "".join(
+        secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH)
+    )
+
+
+def transfer_payload(transfer: Transfer, *, previous_state: str = "") -> dict[str, Any]:
+    """The minimal event payload: enough to act on without reading our database."""
+    return {
+        "id": transfer.pk,
+        "reference": transfer.reference,
+        "customer_transaction_id": transfer.customer_transaction_id,
+        "state": transfer.state,
+        "previous_state": previous_state,
+        "source_currency": transfer.source_currency,
+        "source_amount": format_minor(transfer.source_amount_minor, transfer.source_currency),
+        "target_currency": transfer.target_currency,
+        "target_amount": format_minor(transfer.target_amount_minor, transfer.target_currency),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Create
+
+
+def _require_verified(profile: Profile) -> None:
+    # Read the state fresh (not a cached `profile.compliance`): a profile rejected a moment ago
+    # must not create a transfer on a stale object.
+    state = (
+        ComplianceStatus.objects.filter(profile_id=profile.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if state != ComplianceStatus.State.VERIFIED:
+        raise ComplianceBlocked(
+            f"profile {profile.pk} cannot create transfers until verified "
+            f"(compliance is {state or 'unverified'})"
+        )
+
+
+def _validated_customer_transaction_id(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > CUSTOMER_TRANSACTION_ID_MAX:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "customer_transaction_id",
+                    "invalid",
+                    f"must be a non-empty string of at most {CUSTOMER_TRANSACTION_ID_MAX} "
+                    "characters",
+                )
+            ]
+        )
+    return text
+
+
+def _owned_quote_locked(profile: Profile, quote_id: uuid.UUID | str) -> Quote:
+    try:
+        # Lock the quote: two requests spending it at once queue here; the second then sees
+        # the first one's transfer and gets a clear Conflict rather than a constraint error.
+        return Quote.objects.select_for_update().get(profile=profile, pk=quote_id)
+    except (Quote.DoesNotExist, DjangoValidationError, ValueError, TypeError) as exc:
+        # Another profile's quote is indistinguishable from a missing one.
+        raise NotFound(
+            f"quote {quote_id} not found",
+            fields=[FieldError("quote_id", "not_found", "no such quote")],
+        ) from exc
+
+
+def _owned_beneficiary(profile: Profile, beneficiary_id: int | str) -> Beneficiary:
+    try:
+        return Beneficiary.objects.get(profile=profile, pk=beneficiary_id)
+    except (Beneficiary.DoesNotExist, DjangoValidationError, ValueError, TypeError) as exc:
+        raise NotFound(
+            f"beneficiary {beneficiary_id} not found",
+            fields=[FieldError("beneficiary_id", "not_found", "no such beneficiary")],
+        ) from exc
+
+
+def _duplicate_customer_transaction_id(profile: Profile, ctid: str) -> Conflict:
+    reference = (
+        Transfer.objects.filter(profile=profile, customer_transaction_id=ctid)
+        .values_list("reference", flat=True)
+        .first()
+    )
+    return Conflict(
+        f"customer_transaction_id {ctid!r} is already used by transfer {reference}",
+        fields=[
+            FieldError(
+                "customer_transaction_id",
+                "duplicate_customer_transaction_id",
+                f"already used by transfer {reference}",
+            )
+        ],
+    )
+
+
+def _quote_already_used(quote: Quote) -> Conflict:
+    return Conflict(
+        f"quote {quote.pk} has already been used for a transfer",
+        fields=[FieldError("quote_id", "quote_already_used", "this quote is already used")],
+    )
+
+
+def _constraint_name(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
+
+
+def _insert_transfer(fields: dict[str, Any], *, profile: Profile, quote: Quote) -> Transfer:
+    for _attempt in range(3):
+        try:
+            # A savepoint: a refused INSERT must not abort the caller's transaction.
+            with transaction.atomic():
+                return Transfer.objects.create(reference=new_reference(), **fields)
+        except IntegrityError as exc:
+            # The race the checks above cannot see: a concurrent request committed the same
+            # customer_transaction_id after our check (our INSERT waited for it on the index).
+            constraint = _constraint_name(exc)
+            if constraint == _CTID_CONSTRAINT:
+                raise _duplicate_customer_transaction_id(
+                    profile, fields["customer_transaction_id"]
+                ) from exc
+            if "quote_id" in constraint:
+                raise _quote_already_used(quote) from exc
+            if "reference" not in constraint:
+                raise
+            # 50 random bits collided: draw another reference.
+    raise RuntimeError("could not draw a unique transfer reference")  # pragma: no cover
+
+
+@transaction.atomic
+def transfer_create(
+    *,
+    actor: Actor,
+    profile: Profile,
+    quote_id: uuid.UUID | str,
+    beneficiary_id: int | str,
+    customer_transaction_id: str,
+) -> Transfer:
+    """A transfer from `profile` to its beneficiary at the price of its (unexpired, unused) quote.
+
+    Raises ComplianceBlocked (profile not verified), NotFound (quote or beneficiary missing or
+    another profile's), QuoteExpired, Conflict (quote used, customer_transaction_id reused) or
+    ValidationFailed (beneficiary inactive or in the wrong currency).
+    """
+    _require_verified(profile)
+    ctid = _validated_customer_transaction_id(customer_transaction_id)
+    with pghistory.context(actor=actor.label, request_id=actor.request_id):
+        quote = _owned_quote_locked(profile, quote_id)
+        beneficiary = _owned_beneficiary(profile, beneficiary_id)
+        if quote.is_expired():
+            raise QuoteExpired(
+                f"quote {quote.pk} expired at {quote.expires_at.isoformat()}; ask for a new quote",
+                fields=[FieldError("quote_id", "quote_expired", "the quote has expired")],
+            )
+        if Transfer.objects.filter(quote=quote).exists():
+            raise _quote_already_used(quote)
+        if not beneficiary.is_active:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "beneficiary_id", "beneficiary_inactive", "the beneficiary is inactive"
+                    )
+                ]
+            )
+        if beneficiary.currency != quote.target_currency:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "beneficiary_id",
+                        "currency_mismatch",
+                        f"the beneficiary receives {beneficiary.currency}; "
+                        f"the quote pays out {quote.target_currency}",
+                    )
+                ]
+            )
+        if Transfer.objects.filter(profile=profile, customer_transaction_id=ctid).exists():
+            raise _duplicate_customer_transaction_id(profile, ctid)
+
+        transfer = _insert_transfer(
+            {
+                "profile": profile,
+                "beneficiary": beneficiary,
+                "quote": quote,
+                "customer_transaction_id": ctid,
+                "source_currency": quote.source_currency,
+                "source_amount_minor": quote.source_amount_minor,
+                "target_currency": quote.target_currency,
+                "target_amount_minor": quote.target_amount_minor,
+                "fee_minor": quote.fee_minor,
+            },
+            profile=profile,
+            quote=quote,
+        )
+        TransferTransition.objects.create(
+            transfer=transfer,
+            transition="create",
+            source_state="",
+            target_state=transfer.state,
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            request_id=actor.request_id,
+        )
+        audit_record(
+            actor=actor,
+            action="transfer.create",
+            target=transfer,
+            data={"reference": transfer.reference, "quote_id": str(quote.pk)},
+        )
+        event_emit(
+            type="transfer.initiated", payload=transfer_payload(transfer), profile_id=profile.pk
+        )
+    return transfer
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+
+
+@contextmanager
+def _transition(
+    *,
+    actor: Actor,
+    transfer_id: int,
+    action: str,
+    event_type: str,
+    reason: str,
+    reason_required: bool = False,
+    transition_kwargs: dict[str, Any] | None = None,
+) -> Iterator[Transfer]:
+    """Lock, check, transition and save; yield for the step's own work (its ledger posting);
+    then record the transition, audit and emit. One transaction around all of it."""
+    reason = reason.strip()
+    if reason_required and not reason:
+        raise ValidationFailed([FieldError("reason", "required", f"say why you {action} it")])
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed(
+            [FieldError("reason", "too_long", f"must be at most {MAX_REASON_LENGTH} characters")]
+        )
+    with (
+        transaction.atomic(),
+        pghistory.context(actor=actor.label, reason=reason, request_id=actor.request_id),
+    ):
+        try:
+            # Row lock until commit: two workers (an operator's click and a partner's webhook,
+            # say) can never both move the same transfer. The second waits here, then reads the
+            # state the first committed, so can_proceed judges the real, current state.
+            transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
+        except Transfer.DoesNotExist as exc:
+            raise NotFound(f"transfer {transfer_id} not found") from exc
+        source_state = transfer.state
+        method = getattr(transfer, action)
+        if not can_proceed(method):
+            raise TransitionNotAllowed(
+                f"Cannot {action} transfer {transfer.reference}: it is {source_state}"
+            )
+        method(**(transition_kwargs or {}))
+        transfer.save()
+
+        yield transfer  # the step's ledger posting goes here, inside the same transaction
+
+        TransferTransition.objects.create(
+            transfer=transfer,
+            transition=action,
+            source_state=source_state,
+            target_state=transfer.state,
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            reason=reason,
+            request_id=actor.request_id,
+        )
+        audit_record(
+            actor=actor,
+            action=f"transfer.{action}",
+            target=transfer,
+            reason=reason,
+            data={"reference": transfer.reference, "from": source_state, "to": transfer.state},
+        )
+        event_emit(
+            type=event_type,
+            payload=transfer_payload(transfer, previous_state=source_state),
+            profile_id=transfer.profile_id,
+        )
+
+
+def transfer_fund(*, actor: Actor, transfer_id: int, reason: str = "") -> Transfer:
+    """created -> funded: the customer's money has arrived (or is reserved in their wallet)."""
+    with _transition(
+        actor=actor,
+        transfer_id=transfer_id,
+        action="fund",
+        event_type="transfer.funded",
+        reason=reason,
+    ) as transfer:
+        pass  # ledger: wallet -> transfer clearing (ledger issue)
+    return transfer
+
+
+def transfer_submit(*, actor: Actor, transfer_id: int, reason: str = "") -> Transfer:
+    """funded -> processing: handed to the payout partner."""
+    with _transition(
+        actor=actor,
+        transfer_id=transfer_id,
+        action="submit",
+        event_type="transfer.submitted",
+        reason=reason,
+    ) as transfer:
+        pass  # ledger: FX conversion, fee and margin to revenue (ledger issue)
+    return transfer
+
+
+def transfer_complete(*, actor: Actor, transfer_id: int, reason: str = "") -> Transfer:
+    """processing -> completed: the partner paid the beneficiary."""
+    with _transition(
+        actor=actor,
+        transfer_id=transfer_id,
+        action="complete",
+        event_type="transfer.completed",
+        reason=reason,
+    ) as transfer:
+        pass  # ledger: clearing -> partner account (ledger issue)
+    return transfer
+
+
+def transfer_fail(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
+    """processing -> failed: the partner could not pay out; `reason` is kept on the transfer."""
+    with _transition(
+        actor=actor,
+        transfer_id=transfer_id,
+        action="fail",
+        event_type="transfer.failed",
+        reason=reason,
+        reason_required=True,
+        transition_kwargs={"reason": reason.strip()},
+    ) as transfer:
+        pass  # ledger: release the payout leg (ledger issue)
+    return transfer
+
+
+def transfer_cancel(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
+    """created | funded | processing -> cancelled. From processing only before payout: the
+    payout connector refuses the cancel once the partner has sent the money."""
+    with _transition(
+        actor=actor,
+        transfer_id=transfer_id,
+        action="cancel",
+        event_type="transfer.cancelled",
+        reason=reason,
+        reason_required=True,
+    ) as transfer:
+        pass  # ledger: return any funds taken back to the wallet (ledger issue)
+    return transfer
+
+
+def transfer_refund(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
+    """completed | failed -> refunded: the customer gets their money back."""
+    with _transition(
+        actor=actor,
+        transfer_id=transfer_id,
+        action="refund",
+        event_type="payment.refunded",
+        reason=reason,
+        reason_required=True,
+    ) as transfer:
+        pass  # ledger: refund to the wallet (ledger issue)
+    return transfer
+
+
+# The admin and the API dispatch by action name; every entry is a service, never a bare
+# transition, so the ledger posting, the audit row and the event always happen.
+TRANSITION_SERVICES: dict[str, Callable[..., Transfer]] = {
+    "fund": transfer_fund,
+    "submit": transfer_submit,
+    "complete": transfer_complete,
+    "fail": transfer_fail,
+    "cancel": transfer_cancel,
+    "refund": transfer_refund,
+}
