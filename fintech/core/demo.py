@@ -1,0 +1,231 @@
+"""Demo data for the operator console: every screen has something in it.
+
+Everything is created through the services (so the ledger, audit trail and outbox are
+exactly what production would hold) and keyed by natural keys, so a second run creates
+nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from fintech.beneficiaries.models import Beneficiary
+from fintech.beneficiaries.services import beneficiary_create
+from fintech.compliance.services import (
+    compliance_flag_review,
+    compliance_reject,
+    compliance_submit,
+    compliance_verify,
+)
+from fintech.core.services import Actor
+from fintech.customers.models import Membership, Profile
+from fintech.customers.services import membership_add, profile_create
+from fintech.quotes.services import quote_create
+from fintech.transfers import services as transfers
+from fintech.transfers.models import Transfer
+
+DEMO = Actor.system("demo-data")
+DEMO_PASSWORD_HINT = "demo users have no usable password; log in as the operator"
+
+
+@dataclass
+class DemoProfile:
+    legal_name: str
+    kind: str
+    country: str
+    city: str
+    email: str
+    owner: str
+    compliance: str  # unverified | pending | verified | rejected | review
+    registration_number: str = ""
+    beneficiaries: list[str] = field(default_factory=list)
+
+
+BENEFICIARY_DETAILS: dict[str, tuple[str, str, str, dict[str, str]]] = {
+    "GBP": (
+        "Thames Components Ltd",
+        "gb_sort_code",
+        "GB",
+        {"sort_code": "40-47-84", "account_number": "70872490"},
+    ),
+    "EUR": (
+        "Rheinwerk Teile GmbH",
+        "iban",
+        "DE",
+        {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+    ),
+    "USD": (
+        "Bayside Logistics Inc",
+        "us_aba",
+        "US",
+        {"routing_number": "021000021", "account_number": "123456789", "account_type": "checking"},
+    ),
+    "INR": (
+        "Mumbai Textiles Pvt Ltd",
+        "in_ifsc",
+        "IN",
+        {"ifsc": "HDFC0001234", "account_number": "50100012345678"},
+    ),
+}
+
+PROFILES = [
+    DemoProfile(
+        "Acme Trading Ltd", "business", "GB", "London", "finance@acme.example", "acme_owner",
+        "verified", "09876543", ["EUR", "USD", "INR"],
+    ),
+    DemoProfile(
+        "Nordlicht Handel GmbH", "business", "DE", "Hamburg", "buchhaltung@nordlicht.example",
+        "nordlicht_owner", "verified", "HRB123456", ["GBP", "USD"],
+    ),
+    DemoProfile(
+        "Bayside Software Inc", "business", "US", "San Francisco", "ap@bayside.example",
+        "bayside_owner", "review", "C4567890", ["EUR"],
+    ),
+    DemoProfile(
+        "Priya Raman", "personal", "GB", "Manchester", "priya@example.com", "priya",
+        "pending", "", [],
+    ),
+    DemoProfile(
+        "Tom Becker", "personal", "DE", "Berlin", "tom@example.com", "tom", "rejected", "", [],
+    ),
+]  # fmt: skip
+
+# (customer transaction id, source, target, source amount, the steps after creation)
+TRANSFERS: list[tuple[str, str, str, str, list[str]]] = [
+    ("DEMO-created", "GBP", "EUR", "1250.00", []),
+    ("DEMO-funded", "GBP", "USD", "830.40", ["fund"]),
+    ("DEMO-processing", "GBP", "INR", "2100.00", ["fund", "submit"]),
+    ("DEMO-completed", "GBP", "EUR", "5000.00", ["fund", "submit", "complete"]),
+    ("DEMO-failed", "GBP", "USD", "310.25", ["fund", "submit", "fail"]),
+    ("DEMO-cancelled", "GBP", "EUR", "75.00", ["fund", "cancel"]),
+    ("DEMO-refunded", "GBP", "INR", "640.00", ["fund", "submit", "fail", "refund"]),
+    ("DEMO-completed-2", "GBP", "USD", "12000.00", ["fund", "submit", "complete"]),
+]
+
+REASONS = {
+    "fail": "payout partner returned: beneficiary account closed",
+    "cancel": "customer asked to cancel",
+    "refund": "refund to wallet after failed payout",
+}
+
+# Hooks run before a step (e.g. the ledger funds the wallet before `fund`); the ledger
+# wiring registers them so this module stays about the story, not the postings.
+BEFORE_STEP: dict[str, list[Callable[[Transfer], None]]] = {}
+
+
+def _user(username: str) -> Any:
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=username, defaults={"email": f"{username}@example.com"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _profile(spec: DemoProfile) -> tuple[Profile, bool]:
+    existing = Profile.objects.filter(legal_name=spec.legal_name).first()
+    if existing:
+        return existing, False
+    profile = profile_create(
+        actor=DEMO,
+        kind=spec.kind,
+        legal_name=spec.legal_name,
+        registration_number=spec.registration_number,
+        country=spec.country,
+        address_line1="1 Demo Street",
+        city=spec.city,
+        postal_code="10001" if spec.country == "US" else "EC1A 1BB",
+        email=spec.email,
+    )
+    membership_add(actor=DEMO, profile=profile, user=_user(spec.owner), role=Membership.Role.OWNER)
+    status = profile.compliance
+    if spec.compliance != "unverified":
+        compliance_submit(actor=DEMO, status=status)
+    if spec.compliance in {"verified", "review"}:
+        compliance_verify(actor=DEMO, status=status, reason="documents checked (demo)")
+    if spec.compliance == "review":
+        compliance_flag_review(
+            actor=DEMO, status=status, reason="unusual volume to a new corridor (demo)"
+        )
+    if spec.compliance == "rejected":
+        compliance_reject(actor=DEMO, status=status, reason="identity document expired (demo)")
+    return profile, True
+
+
+def _beneficiary(profile: Profile, currency: str) -> Beneficiary:
+    holder, scheme, country, details = BENEFICIARY_DETAILS[currency]
+    existing = profile.beneficiaries.filter(currency=currency, holder_name=holder).first()
+    if existing:
+        return existing
+    return beneficiary_create(
+        actor=DEMO,
+        profile=profile,
+        holder_name=holder,
+        currency=currency,
+        country=country,
+        scheme=scheme,
+        details=dict(details),
+    )
+
+
+def _transfer(profile: Profile, spec: tuple[str, str, str, str, list[str]]) -> bool:
+    ctid, source, target, amount, steps = spec
+    if Transfer.objects.filter(profile=profile, customer_transaction_id=ctid).exists():
+        return False
+    beneficiary = _beneficiary(profile, target)
+    quote = quote_create(
+        actor=DEMO,
+        profile=profile,
+        source_currency=source,
+        target_currency=target,
+        source_amount=amount,
+    )
+    transfer = transfers.transfer_create(
+        actor=DEMO,
+        profile=profile,
+        quote_id=quote.pk,
+        beneficiary_id=beneficiary.pk,
+        customer_transaction_id=ctid,
+    )
+    for step in steps:
+        for hook in BEFORE_STEP.get(step, []):
+            hook(transfer)
+        service = getattr(transfers, f"transfer_{step}")
+        service(actor=DEMO, transfer_id=transfer.pk, reason=REASONS.get(step, ""))
+        transfer.refresh_from_db()
+    return True
+
+
+@transaction.atomic
+def demo_data_load() -> dict[str, int]:
+    """Create the demo world; returns how many profiles and transfers were new."""
+    created = {"profiles": 0, "transfers": 0, "quotes": 0}
+    profiles: dict[str, Profile] = {}
+    for spec in PROFILES:
+        profile, new = _profile(spec)
+        profiles[spec.legal_name] = profile
+        created["profiles"] += int(new)
+        for currency in spec.beneficiaries:
+            _beneficiary(profile, currency)
+    acme = profiles["Acme Trading Ltd"]
+    for spec in TRANSFERS:
+        created["transfers"] += int(_transfer(acme, spec))
+    # A quote that was never used, so the quotes screen shows an open and an unused one.
+    nordlicht = profiles["Nordlicht Handel GmbH"]
+    if not nordlicht.quotes.exists():
+        quote_create(
+            actor=DEMO,
+            profile=nordlicht,
+            source_currency="EUR",
+            target_currency="GBP",
+            target_amount="2500.00",
+        )
+        created["quotes"] += 1
+    return created

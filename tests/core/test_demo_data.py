@@ -1,0 +1,35 @@
+"""The demo command fills every screen and is idempotent."""
+
+import pytest
+from django.core.management import call_command
+
+from fintech.beneficiaries.models import Beneficiary
+from fintech.core.models import AuditEvent, OutboxEvent
+from fintech.customers.models import Profile
+from fintech.quotes.models import Quote
+from fintech.transfers.models import Transfer, TransferTransition
+
+pytestmark = pytest.mark.django_db
+
+COUNTED = [Profile, Beneficiary, Quote, Transfer, TransferTransition, AuditEvent, OutboxEvent]
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+def test_it_creates_the_demo_world() -> None:
+    call_command("demo_data", verbosity=0)
+    assert Profile.objects.filter(kind="business").count() >= 3
+    assert Profile.objects.filter(kind="personal").count() >= 2
+    currencies = set(Beneficiary.objects.values_list("currency", flat=True))
+    assert currencies >= {"GBP", "EUR", "USD", "INR"}
+    assert set(Transfer.objects.values_list("state", flat=True)) == set(Transfer.State.values)
+    assert Quote.objects.filter(transfer__isnull=True).exists()
+
+
+def test_a_second_run_creates_nothing_twice() -> None:
+    call_command("demo_data", verbosity=0)
+    first = counts()
+    call_command("demo_data", verbosity=0)
+    assert counts() == first
