@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "oauth2_provider",
+    "drf_spectacular",
     "django_celery_beat",
     "django_fsm",
     "pgtrigger",
@@ -135,9 +136,12 @@ INSTALLED_APPS = [
     "fintech.transfers",
     "ledger",
     "integrations",
+    "fintech.api",
 ]
 
 MIDDLEWARE = [
+    # First: X-Request-Id on every response; /api/ body limit, 500 problem, request log.
+    "fintech.api.middleware.ApiRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -182,6 +186,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+if not PRODUCTION:
+    # whitenoise warns on every request while the folder is missing; collectstatic fills it.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -224,7 +231,70 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Every error as RFC 9457 problem+json (fintech/api/exceptions.py).
+    "EXCEPTION_HANDLER": "fintech.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "fintech.api.schema.ApiAutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# OAuth 2.0 (django-oauth-toolkit): client credentials and authorization code + PKCE (S256).
+# DOT's own Application model (not swapped); named so migrations can depend on it.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    # An application obtains only the scopes granted on its ApiClient (fintech/api/oauth.py).
+    "SCOPES_BACKEND_CLASS": "fintech.api.oauth.ApiClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "fintech.api.oauth.ApiOAuth2Validator",
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int(
+        "OAUTH_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600, minimum=3600
+    ),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    # A refresh token used twice revokes its whole family (a stolen token is detected).
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "CLIENT_SECRET_HASHER": "default",
+    # RFC 9700: S256 only, no implicit or password grant, no token in the URL, and access
+    # and refresh tokens stored only as checksums.
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": [
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+    ],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fintech API",
+    "DESCRIPTION": (
+        "API v1 for business customers. OAuth 2.0 (client credentials, or authorization code "
+        "with PKCE S256) at /o/token/; errors are RFC 9457 problem+json with a stable `code`; "
+        "POSTs that create something or move money need an Idempotency-Key header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "OAUTH2_FLOWS": ["clientCredentials", "authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# API v1 (fintech/api/).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+# Idempotency keys are kept at least 24 hours (IETF draft, Stripe), then purged.
+API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
+# An "in progress" key older than this is taken to be abandoned (its request died).
+API_IDEMPOTENCY_LOCK_SECONDS = env_int("API_IDEMPOTENCY_LOCK_SECONDS", 60, minimum=5)
+API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=1)
 
 # Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.
 RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvider")

@@ -14,5 +14,6 @@ admin.site.index_title = "Operator console"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/", include("fintech.api.urls", namespace="api")),
     path("health/", health, name="health"),
 ]

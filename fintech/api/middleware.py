@@ -1,0 +1,141 @@
+"""Request id on every response; for /api/: body size limit, 500 as problem, request log.
+
+First in MIDDLEWARE, so every response (the admin's too) carries `X-Request-Id`. A sane
+incoming id (a proxy's or the client's) is kept so one id follows the request through the
+logs; anything else is replaced by a fresh UUID.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from fintech.api.models import ApiRequestLog
+from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+API_PREFIX = "/api/"
+
+
+def request_id_for(request: HttpRequest) -> str:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+
+def _too_large(request: HttpRequest) -> bool:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return limit is not None and length > limit
+
+
+def payload_too_large_response(request: HttpRequest) -> HttpResponse:
+    return problem_http_response(
+        request,
+        status=413,
+        code="payload_too_large",
+        title="The request body is too large",
+        detail=f"The body must be at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+    )
+
+
+# Headers a client needs to act on an error; kept when an error is rewritten as a problem.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _is_problem(response: HttpResponse) -> bool:
+    return str(response.get("Content-Type", "")).startswith(PROBLEM_CONTENT_TYPE)
+
+
+def _as_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Safety net: an error made outside our handlers (Django's CSRF page, a bare 405) still
+    reaches the client as problem+json."""
+    status = response.status_code
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    problem = problem_http_response(
+        request,
+        status=status,
+        code=phrase.lower().replace(" ", "_").replace("-", "_"),
+        title=phrase,
+        detail=phrase,
+    )
+    for name in _KEPT_HEADERS:
+        if response.has_header(name):
+            problem[name] = response[name]
+    return problem
+
+
+class ApiRequestMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = request_id_for(request)
+        request.request_id = request_id  # type: ignore[attr-defined]
+        is_api = request.path.startswith(API_PREFIX)
+        if is_api and _too_large(request):
+            # Refused before anything reads the body (DRF's parsers stream it and would not
+            # apply DATA_UPLOAD_MAX_MEMORY_SIZE themselves).
+            response = payload_too_large_response(request)
+        else:
+            response = self.get_response(request)
+        if is_api and response.status_code >= 400 and not _is_problem(response):
+            response = _as_problem(request, response)
+        response[REQUEST_ID_HEADER] = request_id
+        if is_api:
+            self._log(request, response, started)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            return payload_too_large_response(request)
+        log.exception(
+            "unhandled error in %s %s (request %s)",
+            request.method,
+            request.path,
+            getattr(request, "request_id", ""),
+            exc_info=exception,
+        )
+        return problem_http_response(
+            request,
+            status=500,
+            code="internal_error",
+            title="Internal server error",
+            detail="Something went wrong on our side; quote the request_id when you contact us.",
+        )
+
+    @staticmethod
+    def _log(request: HttpRequest, response: HttpResponse, started: float) -> None:
+        caller = getattr(request, "api_caller", None)
+        try:
+            # One INSERT, outside any transaction of the request (ATOMIC_REQUESTS is off).
+            ApiRequestLog.objects.create(
+                application_id=caller.application_id if caller else None,
+                method=(request.method or "")[:10],
+                path=request.path[:255],
+                status=response.status_code,
+                latency_ms=int((time.perf_counter() - started) * 1000),
+                request_id=getattr(request, "request_id", "")[:64],
+                created_at=timezone.now(),
+            )
+        except DatabaseError:
+            # The request log must never turn a served response into an error.
+            log.warning("could not write the API request log", exc_info=True)

@@ -1,0 +1,130 @@
+"""API v1 records: which business an OAuth application acts for, idempotency keys, request log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from oauth2_provider.settings import oauth2_settings
+
+from fintech.api.scopes import ALL_SCOPES
+from fintech.customers.models import Profile
+
+
+class ApiClient(models.Model):
+    """An OAuth application's binding: the one business profile it acts for and its scopes.
+
+    Client-credentials tokens carry no user, so this is how a token finds its business. For
+    authorization-code tokens the authorising user must also be a member of `profile`.
+    """
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="api_client"
+    )
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="api_clients")
+    scopes = ArrayField(
+        models.CharField(max_length=50),
+        default=list,
+        blank=True,
+        help_text="the scopes this application may obtain; asking for others is invalid_scope",
+    )
+    # Sandbox clients are bound to sandbox profiles only, so they never see live data.
+    is_sandbox = models.BooleanField(default=False)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="empty: the platform default (API_RATE_LIMIT_PER_MINUTE)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return f"{self.application_id} for {self.profile_id}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        unknown = sorted(set(self.scopes) - set(ALL_SCOPES))
+        if unknown:
+            errors["scopes"] = f"unknown scopes: {', '.join(unknown)}"
+        if self.profile_id is not None and self.profile.is_sandbox != self.is_sandbox:
+            errors["is_sandbox"] = (
+                "a sandbox client must be bound to a sandbox profile, and a live one to a live one"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class IdempotencyRecord(models.Model):
+    """One Idempotency-Key of one application: the request's fingerprint and, once it has run,
+    the response to replay.
+
+    The row is inserted "in progress" before the request executes (the unique constraint makes
+    exactly one concurrent request the owner); the response is stored in the same transaction
+    as the effects it describes. Rows are purged after API_IDEMPOTENCY_TTL_HOURS.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    # Who holds the key while it runs: a request that finds it in progress for longer than
+    # API_IDEMPOTENCY_LOCK_SECONDS (its owner crashed) takes it over by changing this.
+    owner = models.UUIDField(default=uuid.uuid4)
+    locked_at = models.DateTimeField()
+    request_id = models.CharField(max_length=64, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "key"], name="idempotency_unique_application_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="in_progress") | models.Q(response_status__isnull=False),
+                name="idempotency_completed_has_response",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"
+
+
+class ApiRequestLog(models.Model):
+    """One row per API request, written with a single insert after the response is built."""
+
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    status = models.PositiveSmallIntegerField(db_index=True)
+    latency_ms = models.PositiveIntegerField()
+    request_id = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API request"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"

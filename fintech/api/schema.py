@@ -1,0 +1,100 @@
+"""OpenAPI 3 (drf-spectacular): problem responses and the Idempotency-Key header, per operation.
+
+The oauth2 security scheme and each operation's scopes come from drf-spectacular's
+django-oauth-toolkit extension (our authentication and permission subclass DOT's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+
+from fintech.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from fintech.api.problems import PROBLEM_CONTENT_TYPE
+from fintech.api.serializers import ProblemSerializer
+
+_PROBLEM_TITLES = {
+    "400": "Invalid request: malformed JSON, unknown or invalid fields (each named in `errors`)",
+    "401": "No, invalid or expired bearer token (see WWW-Authenticate)",
+    "403": "The token lacks a required scope, or compliance does not allow this",
+    "404": "Not found (another business's id is not found either)",
+    "409": "Not allowed in the current state, or the Idempotency-Key is still in progress",
+    "413": "The body is too large",
+    "415": "The body must be application/json",
+    "422": "The quote expired, or the Idempotency-Key was used for another request",
+    "429": "Rate limit exceeded (see Retry-After)",
+}
+
+
+def is_idempotent(view: Any, method: str) -> bool:
+    handler = getattr(view, method.lower(), None)
+    return bool(getattr(handler, "idempotent", False))
+
+
+class ApiTokenScheme(DjangoOAuthToolkitScheme):
+    """The oauth2 scheme and per-operation scopes for our DOT authentication subclass
+    (registered by subclassing; imported in ApiConfig.ready)."""
+
+    target_class = "fintech.api.authentication.ApiTokenAuthentication"
+
+
+class ApiAutoSchema(AutoSchema):
+    def get_serializer_name(self, serializer: Any, direction: Any) -> str:
+        # Views nest their own InputSerializer/OutputSerializer: name the components after the
+        # view ("TransferListCreateInput"), or they would all collide as "Input"/"Output".
+        name: str = super().get_serializer_name(serializer, direction)
+        outer, _, _ = type(serializer).__qualname__.rpartition(".")
+        if outer:
+            name = outer.removesuffix("Api") + name.removesuffix("Serializer")
+        return name
+
+    def _is_api_operation(self) -> bool:
+        return bool(getattr(self.view, "required_scopes", None) is not None) and bool(
+            self.get_auth()
+        )
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if is_idempotent(self.view, self.method):
+            parameters.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    type=str,
+                    location=OpenApiParameter.HEADER,
+                    required=True,
+                    description=(
+                        "A unique key per operation (e.g. a UUID); a retry with the same key "
+                        "and body replays the first response (`Idempotent-Replayed: true`). "
+                        "Kept at least 24 hours."
+                    ),
+                )
+            )
+        return parameters
+
+    def _problem_statuses(self) -> list[str]:
+        statuses = ["400", "401", "403", "429"]
+        if "{" in self.path:
+            statuses.append("404")
+        if self.method == "POST":
+            statuses += ["409", "413", "415"]
+        if is_idempotent(self.view, self.method):
+            statuses.append("422")
+        return sorted(set(statuses))
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        if not self._is_api_operation():
+            return responses
+        problem = self.resolve_serializer(ProblemSerializer, direction)
+        for status in self._problem_statuses():
+            responses.setdefault(
+                status,
+                {
+                    "description": _PROBLEM_TITLES[status],
+                    "content": {PROBLEM_CONTENT_TYPE: {"schema": problem.ref}},
+                },
+            )
+        return responses

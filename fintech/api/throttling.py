@@ -1,0 +1,58 @@
+"""Rate limit per OAuth application: a fixed one-minute window counted in Redis.
+
+One INCR (with its EXPIRE) per request, atomic across every web process, so N processes
+cannot each allow the whole limit. The limit is `ApiClient.rate_limit_per_minute` or
+API_RATE_LIMIT_PER_MINUTE. If Redis is unreachable the request is let through and the
+failure logged: a rate limiter must not take the API down with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+class ApplicationRateThrottle(BaseThrottle):
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        caller = getattr(request, "api_caller", None)
+        if caller is None:
+            return True  # unauthenticated requests never reach a handler anyway
+        limit = caller.api_client.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        # The client_id, not the pk: pks are reused by fresh databases sharing one Redis.
+        key = f"api:rate:{caller.client_id}:{window}"
+        try:
+            pipe = _redis(settings.REDIS_URL).pipeline()
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS + 1)
+            count = int(pipe.execute()[0])
+        except redis.RedisError:
+            log.warning("rate limiter unavailable; letting the request through", exc_info=True)
+            return True
+        if count <= limit:
+            return True
+        self._wait = (window + 1) * WINDOW_SECONDS - now
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait

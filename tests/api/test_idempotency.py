@@ -1,0 +1,305 @@
+"""Idempotency-Key: replay, 422 on another body, 400 when missing, nothing stored for requests
+refused before they run, and one transfer for many concurrent retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.db import connection
+from django.utils import timezone
+
+from fintech.api.models import IdempotencyRecord
+from fintech.api.scopes import QUOTES_WRITE
+from fintech.api.services import idempotency_purge
+from fintech.api.tasks import idempotency_purge_task
+from fintech.core.models import OutboxEvent
+from fintech.quotes.models import Quote
+from fintech.transfers.models import Transfer, TransferTransition
+from tests.api.conftest import api_for, create_quote, fetch_token, issue_client
+from tests.builders import build_beneficiary, build_profile, build_user
+
+ALICE = "Alice Trading Ltd"
+QUOTE = {"source_currency": "GBP", "target_currency": "EUR", "source_amount": "250.00"}
+
+
+def body(response) -> dict:
+    return json.loads(response.content)
+
+
+@pytest.mark.django_db
+class TestReplay:
+    def test_same_key_same_body_replays_the_stored_response(self, alice_api, alice) -> None:
+        first = alice_api.post("/quotes", QUOTE, key="quote-1")
+        second = alice_api.post("/quotes", QUOTE, key="quote-1")
+        assert first.status_code == second.status_code == 201
+        assert body(second) == body(first)
+        assert second["Idempotent-Replayed"] == "true"
+        assert second["Location"] == first["Location"]
+        assert not first.has_header("Idempotent-Replayed")
+        assert Quote.objects.filter(profile__legal_name=ALICE).count() == 1
+        assert OutboxEvent.objects.filter(type="quote.created", profile_id=alice.pk).count() == 1
+
+    def test_key_order_and_spacing_do_not_change_the_body(self, alice_api) -> None:
+        alice_api.post("/quotes", QUOTE, key="k")
+        reordered = json.dumps(dict(reversed(list(QUOTE.items()))), indent=2)
+        replay = alice_api.post("/quotes", raw=reordered, key="k")
+        assert replay["Idempotent-Replayed"] == "true"
+
+    def test_same_key_other_body_is_422(self, alice_api) -> None:
+        alice_api.post("/quotes", QUOTE, key="k")
+        other = alice_api.post("/quotes", {**QUOTE, "source_amount": "251.00"}, key="k")
+        assert other.status_code == 422
+        assert body(other)["code"] == "idempotency_key_reused"
+        assert Quote.objects.filter(profile__legal_name=ALICE).count() == 1
+
+    def test_same_key_on_another_endpoint_is_422(self, alice_api, alice) -> None:
+        quote = create_quote(alice_api)
+        alice_api.post("/quotes", QUOTE, key="k")
+        other = alice_api.post(
+            "/transfers",
+            {"quote_id": quote["id"], "beneficiary_id": 1, "customer_transaction_id": "x"},
+            key="k",
+        )
+        assert other.status_code == 422
+
+    def test_keys_are_per_application(self, client, alice, alice_api) -> None:
+        other_app = api_for(client, issue_client(alice, [QUOTES_WRITE]))
+        alice_api.post("/quotes", QUOTE, key="shared-key")
+        response = other_app.post("/quotes", QUOTE, key="shared-key")
+        assert response.status_code == 201
+        assert not response.has_header("Idempotent-Replayed")
+        assert Quote.objects.filter(profile__legal_name=ALICE).count() == 2
+
+    def test_a_stored_error_outcome_is_replayed(self, alice_api, alice) -> None:
+        quote = create_quote(alice_api)
+        gbp = build_beneficiary(profile=alice, currency="GBP")  # wrong currency: a 400
+        eur = build_beneficiary(profile=alice, currency="EUR")
+        request = {
+            "quote_id": quote["id"],
+            "beneficiary_id": eur.pk,
+            "customer_transaction_id": "A",
+        }
+        assert alice_api.post("/transfers", request, key="t-1").status_code == 201
+        # The quote is now used: a second transfer from it is a 409, stored under its key.
+        conflict = alice_api.post(
+            "/transfers", {**request, "customer_transaction_id": "B"}, key="t-2"
+        )
+        assert conflict.status_code == 409
+        replay = alice_api.post(
+            "/transfers", {**request, "customer_transaction_id": "B"}, key="t-2"
+        )
+        assert replay.status_code == 409
+        assert replay["Idempotent-Replayed"] == "true"
+        assert replay["Content-Type"] == "application/problem+json"
+        assert gbp.pk != eur.pk
+
+
+@pytest.mark.django_db
+class TestNotStored:
+    def test_missing_key_is_400_naming_the_header(self, alice_api) -> None:
+        response = alice_api.post("/quotes", QUOTE, key=None)
+        assert response.status_code == 400
+        assert body(response)["code"] == "idempotency_key_missing"
+        assert body(response)["errors"][0]["field"] == "Idempotency-Key"
+        assert not Quote.objects.filter(profile__legal_name=ALICE).exists()
+
+    def test_an_unusable_key_is_400(self, alice_api) -> None:
+        response = alice_api.post("/quotes", QUOTE, key="x" * 256)
+        assert response.status_code == 400
+        assert body(response)["code"] == "idempotency_key_invalid"
+
+    def test_a_400_is_not_stored_so_the_fixed_request_runs(self, alice_api) -> None:
+        bad = alice_api.post("/quotes", {**QUOTE, "source_amount": "1.001"}, key="k")
+        assert bad.status_code == 400
+        assert not IdempotencyRecord.objects.exists()
+        fixed = alice_api.post("/quotes", QUOTE, key="k")
+        assert fixed.status_code == 201
+        assert not fixed.has_header("Idempotent-Replayed")
+
+    def test_a_401_is_not_stored(self, alice_api, client) -> None:
+        response = client.post(
+            "/api/v1/quotes",
+            json.dumps(QUOTE),
+            content_type="application/json",
+            HTTP_AUTHORIZATION="Bearer wrong",
+            HTTP_IDEMPOTENCY_KEY="k",
+        )
+        assert response.status_code == 401
+        assert not IdempotencyRecord.objects.exists()
+        assert alice_api.post("/quotes", QUOTE, key="k").status_code == 201
+
+    def test_a_403_is_not_stored(self, client, alice) -> None:
+        issued = issue_client(alice, [QUOTES_WRITE])
+        read_only = api_for(client, issued, scope=QUOTES_WRITE)
+        beneficiary = {
+            "holder_name": "X",
+            "currency": "GBP",
+            "country": "GB",
+            "scheme": "gb_sort_code",
+            "details": {"sort_code": "404784", "account_number": "70872490"},
+        }
+        response = read_only.post("/beneficiaries", beneficiary, key="k")
+        assert response.status_code == 403
+        assert not IdempotencyRecord.objects.exists()
+
+    def test_a_compliance_403_is_not_stored(self, bob_api, bob) -> None:
+        quote = create_quote(bob_api)
+        beneficiary = build_beneficiary(profile=bob, currency="EUR")
+        request = {
+            "quote_id": quote["id"],
+            "beneficiary_id": beneficiary.pk,
+            "customer_transaction_id": "A",
+        }
+        response = bob_api.post("/transfers", request, key="k")
+        assert response.status_code == 403
+        assert body(response)["code"] == "compliance_blocked"
+        assert not IdempotencyRecord.objects.filter(key="k").exists()
+
+
+@pytest.mark.django_db
+class TestInProgress:
+    def test_a_key_in_progress_is_409_with_retry_after(self, alice_api, alice_client) -> None:
+        alice_api.post("/quotes", QUOTE, key="k")
+        # As if the first request were still running: put its row back in progress.
+        IdempotencyRecord.objects.filter(key="k").update(
+            state="in_progress", response_status=None, locked_at=timezone.now()
+        )
+        response = alice_api.post("/quotes", QUOTE, key="k")
+        assert response.status_code == 409
+        assert body(response)["code"] == "idempotency_key_in_progress"
+        assert response["Retry-After"] == "1"
+
+    def test_an_abandoned_key_is_taken_over(self, alice_api, settings) -> None:
+        alice_api.post("/quotes", QUOTE, key="k")
+        Quote.objects.filter(profile__legal_name=ALICE).delete()
+        # Its request died before committing anything: only the in-progress row is left.
+        IdempotencyRecord.objects.filter(key="k").update(
+            state="in_progress",
+            response_status=None,
+            locked_at=timezone.now()
+            - dt.timedelta(seconds=settings.API_IDEMPOTENCY_LOCK_SECONDS + 1),
+        )
+        response = alice_api.post("/quotes", QUOTE, key="k")
+        assert response.status_code == 201
+        assert Quote.objects.filter(profile__legal_name=ALICE).count() == 1
+        assert IdempotencyRecord.objects.get(key="k").state == "completed"
+
+
+@pytest.mark.django_db
+def test_purge_keeps_keys_for_the_ttl(alice_api, settings) -> None:
+    alice_api.post("/quotes", QUOTE, key="old")
+    alice_api.post("/quotes", QUOTE, key="new")
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now()
+        - dt.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS, minutes=1)
+    )
+    IdempotencyRecord.objects.filter(key="new").update(
+        created_at=timezone.now() - dt.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS - 1)
+    )
+    assert idempotency_purge_task.name == "api.idempotency_purge"
+    assert idempotency_purge_task() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert idempotency_purge() == 0
+
+
+@pytest.mark.django_db
+def test_purge_is_scheduled_by_beat() -> None:
+    # Through the migration's own function: a transactional test elsewhere may have flushed
+    # the rows the migration made.
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("fintech.api.migrations.0002_purge_schedules")
+    PeriodicTask.objects.filter(task__startswith="api.").delete()
+    migration.create_schedules(apps, None)
+    migration.create_schedules(apps, None)  # idempotent
+    task = PeriodicTask.objects.get(task="api.idempotency_purge")
+    assert task.enabled
+    assert task.crontab.hour == "*"
+
+
+# ------------------------------------------------------------------ concurrency (real server)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_retries_make_one_transfer(live_server) -> None:
+    user = build_user("alice-concurrency")
+    profile = build_profile(legal_name="Alice Trading Ltd", owner=user)
+    issued = issue_client(profile)
+    from django.test import Client
+
+    token = fetch_token(Client(), issued)["access_token"]
+    # Connection: close, so each server thread (and its database connection) ends with its
+    # response; the shared PostgreSQL allows only so many connections.
+    headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
+    quote = requests.post(
+        f"{live_server.url}/api/v1/quotes",
+        json=QUOTE,
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        timeout=30,
+    ).json()
+    beneficiary = build_beneficiary(profile=profile, currency="EUR")
+    request = {
+        "quote_id": quote["id"],
+        "beneficiary_id": beneficiary.pk,
+        "customer_transaction_id": "INV-50",
+    }
+    key = str(uuid.uuid4())
+
+    def send(_: int) -> requests.Response:
+        return requests.post(
+            f"{live_server.url}/api/v1/transfers",
+            json=request,
+            headers={**headers, "Idempotency-Key": key},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(send, range(50)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, statuses
+    created = [r for r in responses if r.status_code == 201]
+    executed = [r for r in created if r.headers.get("Idempotent-Replayed") != "true"]
+    assert len(executed) == 1
+    assert {r.json()["id"] for r in created} == {executed[0].json()["id"]}
+    for conflict in (r for r in responses if r.status_code == 409):
+        assert conflict.json()["code"] == "idempotency_key_in_progress"
+        assert conflict.headers["Retry-After"]
+    assert Transfer.objects.filter(profile=profile).count() == 1
+    assert OutboxEvent.objects.filter(type="transfer.initiated", profile_id=profile.pk).count() == 1
+    record = IdempotencyRecord.objects.get(key=key)
+    assert record.state == "completed"
+    assert record.response_status == 201
+    # A retry after the dust settles replays the one transfer.
+    replay = send(0)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == executed[0].json()["id"]
+
+    # The same for the money-moving step: 50 concurrent funds with one key fund it once.
+    transfer_id = executed[0].json()["id"]
+    fund_key = str(uuid.uuid4())
+
+    def fund(_: int) -> requests.Response:
+        return requests.post(
+            f"{live_server.url}/api/v1/transfers/{transfer_id}/fund",
+            headers={**headers, "Idempotency-Key": fund_key},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        funds = list(pool.map(fund, range(50)))
+    assert {r.status_code for r in funds} <= {200, 409}
+    assert [r.json()["state"] for r in funds if r.status_code == 200].count("funded") >= 1
+    assert (
+        TransferTransition.objects.filter(transfer_id=transfer_id, transition="fund").count() == 1
+    )
+    assert OutboxEvent.objects.filter(type="transfer.funded", profile_id=profile.pk).count() == 1
+    connection.close()

@@ -1,0 +1,164 @@
+"""Cursor pagination, the per-application rate limit, the OpenAPI document and the docs page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import time_machine
+import yaml
+
+from fintech.api.models import ApiRequestLog
+from fintech.api.scopes import TRANSFERS_READ
+from tests.api.conftest import api_for, issue_client
+from tests.builders import build_beneficiary
+
+pytestmark = pytest.mark.django_db
+
+
+def body(response) -> dict:
+    return json.loads(response.content)
+
+
+class TestPagination:
+    def test_walks_every_row_once_newest_first(self, alice_api, alice) -> None:
+        created = [
+            build_beneficiary(profile=alice, holder_name=f"Supplier {i}").pk for i in range(7)
+        ]
+        seen: list[int] = []
+        page = body(alice_api.get("/beneficiaries", {"limit": "3"}))
+        while True:
+            assert len(page["results"]) <= 3
+            seen += [b["id"] for b in page["results"]]
+            if not page["next"]:
+                break
+            auth = f"Bearer {alice_api.token}"
+            page = body(alice_api.client.get(page["next"], HTTP_AUTHORIZATION=auth))
+        assert seen == sorted(created, reverse=True)
+
+    def test_default_limit_is_20(self, alice_api, alice) -> None:
+        for i in range(21):
+            build_beneficiary(profile=alice, holder_name=f"Supplier {i}")
+        page = body(alice_api.get("/beneficiaries"))
+        assert len(page["results"]) == 20
+        assert page["next"]
+
+    @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
+    def test_a_bad_limit_is_400_naming_it(self, alice_api, limit) -> None:
+        response = alice_api.get("/transfers", {"limit": limit})
+        assert response.status_code == 400
+        assert body(response)["errors"][0]["field"] == "limit"
+
+    def test_a_tampered_cursor_is_400_naming_it(self, alice_api) -> None:
+        response = alice_api.get("/transfers", {"cursor": "bz1hYmM="})  # "o=abc"
+        assert response.status_code == 400
+        assert body(response)["errors"][0]["field"] == "cursor"
+
+    def test_an_unknown_filter_is_400(self, alice_api) -> None:
+        response = alice_api.get("/transfers", {"status": "created"})
+        assert response.status_code == 400
+        assert body(response)["errors"][0] == {
+            "field": "status",
+            "code": "unknown_field",
+            "message": "This field is not accepted.",
+        }
+
+
+def mid_minute() -> dt.datetime:
+    """Second 30 of the current minute: within 30 s of now (tokens stay valid), and frozen
+    there the one-minute window cannot roll over during a test."""
+    return dt.datetime.now(tz=dt.UTC).replace(second=30, microsecond=0)
+
+
+class TestRateLimit:
+    def test_each_application_has_its_own_budget(self, client, alice, settings) -> None:
+        settings.API_RATE_LIMIT_PER_MINUTE = 3
+        first = api_for(client, issue_client(alice, [TRANSFERS_READ]))
+        second = api_for(client, issue_client(alice, [TRANSFERS_READ]))
+        # Frozen in the middle of a minute, so the window cannot roll over mid-test.
+        with time_machine.travel(mid_minute(), tick=False):
+            statuses = [first.get("/transfers").status_code for _ in range(4)]
+            other = second.get("/transfers").status_code
+            limited = first.get("/transfers")
+        assert statuses == [200, 200, 200, 429]
+        assert other == 200
+        assert limited["Retry-After"] == "30"
+        assert body(limited)["code"] == "rate_limited"
+
+    def test_a_client_can_have_its_own_limit(self, client, alice, settings) -> None:
+        settings.API_RATE_LIMIT_PER_MINUTE = 1
+        issued = issue_client(alice, [TRANSFERS_READ], rate_limit_per_minute=5)
+        api = api_for(client, issued)
+        with time_machine.travel(mid_minute(), tick=False):
+            assert [api.get("/transfers").status_code for _ in range(6)] == [200] * 5 + [429]
+
+
+class TestSchema:
+    @pytest.fixture
+    def schema(self, client) -> dict:
+        response = client.get("/api/v1/schema/")
+        assert response.status_code == 200
+        return yaml.safe_load(response.content)
+
+    def test_has_the_oauth2_scheme_with_every_scope(self, schema) -> None:
+        oauth2 = schema["components"]["securitySchemes"]["oauth2"]
+        assert oauth2["type"] == "oauth2"
+        assert oauth2["flows"]["clientCredentials"]["tokenUrl"] == "/o/token/"
+        assert oauth2["flows"]["authorizationCode"]["authorizationUrl"] == "/o/authorize/"
+        assert TRANSFERS_READ in oauth2["flows"]["clientCredentials"]["scopes"]
+
+    def test_each_operation_names_its_scope(self, schema) -> None:
+        op = schema["paths"]["/api/v1/transfers"]
+        assert op["get"]["security"] == [{"oauth2": ["transfers:read"]}]
+        assert op["post"]["security"] == [{"oauth2": ["transfers:write"]}]
+
+    def test_money_posts_document_the_idempotency_key(self, schema) -> None:
+        for path in ("/api/v1/transfers", "/api/v1/transfers/{transfer_id}/fund", "/api/v1/quotes"):
+            parameters = schema["paths"][path]["post"]["parameters"]
+            names = [p["name"] for p in parameters if p["in"] == "header"]
+            assert names == ["Idempotency-Key"], path
+
+    def test_problem_responses_are_documented(self, schema) -> None:
+        responses = schema["paths"]["/api/v1/transfers"]["post"]["responses"]
+        for status in ("201", "400", "401", "403", "409", "422", "429"):
+            assert status in responses
+        problem = responses["422"]["content"]["application/problem+json"]["schema"]
+        assert problem == {"$ref": "#/components/schemas/Problem"}
+        assert "errors" in schema["components"]["schemas"]["Problem"]["properties"]
+
+    def test_lists_document_cursor_pagination(self, schema) -> None:
+        names = {p["name"] for p in schema["paths"]["/api/v1/transfers"]["get"]["parameters"]}
+        assert {"cursor", "limit", "state", "currency", "created_from", "created_to"} <= names
+
+    def test_the_docs_page_needs_no_third_party_assets(self, client) -> None:
+        response = client.get("/api/v1/docs/")
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "/api/v1/schema/?format=json" in page
+        assert "cdn" not in page.lower()
+        assert "<script src" not in page
+
+    def test_problem_types_are_documented(self, client) -> None:
+        response = client.get("/api/v1/problems/quote_expired")
+        assert body(response) == {
+            "code": "quote_expired",
+            "title": "The quote has expired",
+            "status": 422,
+        }
+        assert client.get("/api/v1/problems/nope").status_code == 404
+
+
+def test_every_api_request_is_logged_once(alice_api, alice_client) -> None:
+    ApiRequestLog.objects.all().delete()
+    response = alice_api.get("/profile")
+    unauthenticated = alice_api.client.get("/api/v1/profile")
+    rows = list(ApiRequestLog.objects.order_by("id"))
+    assert [(r.method, r.path, r.status) for r in rows] == [
+        ("GET", "/api/v1/profile", 200),
+        ("GET", "/api/v1/profile", 401),
+    ]
+    assert rows[0].application_id == alice_client.api_client.application_id
+    assert rows[0].request_id == response["X-Request-Id"]
+    assert rows[1].application_id is None
+    assert rows[1].request_id == unauthenticated["X-Request-Id"]

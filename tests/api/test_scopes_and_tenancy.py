@@ -1,0 +1,214 @@
+"""Every endpoint x every scope: only the declared scope passes. Every endpoint x another
+business's token: its ids are 404 and its data never shows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from fintech.api import scopes
+from fintech.api.permissions import declared_scopes
+from fintech.api.scopes import ALL_SCOPES
+from fintech.beneficiaries.models import Beneficiary
+from fintech.core.services import Actor
+from fintech.quotes.services import quote_create
+from fintech.transfers.models import Transfer
+from fintech.transfers.services import transfer_create
+from tests.api.conftest import api_for, fund_wallet, issue_client
+from tests.builders import build_beneficiary, build_profile
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS: list[tuple[str, str, str]] = [
+    ("GET", "/profile", scopes.PROFILES_READ),
+    ("GET", "/balances", scopes.BALANCES_READ),
+    ("GET", "/rates?source=GBP&target=EUR", scopes.RATES_READ),
+    ("POST", "/quotes", scopes.QUOTES_WRITE),
+    ("GET", "/quotes/{quote}", scopes.QUOTES_WRITE),
+    ("POST", "/beneficiaries", scopes.BENEFICIARIES_WRITE),
+    ("GET", "/beneficiaries", scopes.BENEFICIARIES_READ),
+    ("GET", "/beneficiaries/{beneficiary}", scopes.BENEFICIARIES_READ),
+    ("POST", "/beneficiaries/{beneficiary}/deactivate", scopes.BENEFICIARIES_WRITE),
+    ("POST", "/transfers", scopes.TRANSFERS_WRITE),
+    ("GET", "/transfers", scopes.TRANSFERS_READ),
+    ("GET", "/transfers/{transfer}", scopes.TRANSFERS_READ),
+    ("POST", "/transfers/{transfer}/fund", scopes.TRANSFERS_WRITE),
+    ("POST", "/transfers/{transfer}/cancel", scopes.TRANSFERS_WRITE),
+    ("GET", "/ledger/statement?currency=GBP", scopes.LEDGER_READ),
+    ("GET", "/compliance", scopes.COMPLIANCE_READ),
+    ("POST", "/sandbox/transfers/{transfer}/simulate", scopes.TRANSFERS_WRITE),
+]
+
+ACTOR = Actor.system("test-data")
+
+
+@dataclass
+class Business:
+    quote: str
+    beneficiary: int
+    transfer: int
+
+    def path(self, template: str) -> str:
+        return template.format(
+            quote=self.quote, beneficiary=self.beneficiary, transfer=self.transfer
+        )
+
+
+def business_data(profile) -> Business:
+    """A quote, a beneficiary and a transfer (from another quote), through the services."""
+
+    def quote():
+        return quote_create(
+            actor=ACTOR,
+            profile=profile,
+            source_currency="GBP",
+            target_currency="EUR",
+            source_amount="100.00",
+        )
+
+    beneficiary = build_beneficiary(profile=profile, currency="EUR")
+    transfer = transfer_create(
+        actor=ACTOR,
+        profile=profile,
+        quote_id=quote().pk,
+        beneficiary_id=beneficiary.pk,
+        customer_transaction_id="INV-1",
+    )
+    return Business(quote=str(quote().pk), beneficiary=beneficiary.pk, transfer=transfer.pk)
+
+
+def call(api, method: str, path: str):
+    return api.get(path) if method == "GET" else api.post(path, {})
+
+
+def api_routes() -> set[tuple[str, str]]:
+    """(method, route) of every handler under /api/v1/ (docs, schema, problems are public)."""
+    public = {"schema/", "docs/", "problems/", "problems/<str:code>"}
+    found: set[tuple[str, str]] = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern) and prefix.startswith("api/v1/"):
+                route = str(pattern.pattern)
+                view = getattr(pattern.callback, "view_class", None)
+                if view is None or route in public:
+                    continue
+                for method in ("get", "post", "put", "patch", "delete"):
+                    if hasattr(view, method):
+                        found.add((method.upper(), route))
+                        # Every handler declares its scopes: none may run unguarded.
+                        assert declared_scopes(view, method), (view, method)
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_the_matrix_covers_every_endpoint() -> None:
+    def route(path: str) -> str:
+        path = path.split("?")[0].lstrip("/")
+        for name, converter in (
+            ("{quote}", "<str:quote_id>"),
+            ("{beneficiary}", "<str:beneficiary_id>"),
+            ("{transfer}", "<str:transfer_id>"),
+        ):
+            path = path.replace(name, converter)
+        return path
+
+    assert {(method, route(path)) for method, path, _ in ENDPOINTS} == api_routes()
+
+
+@pytest.mark.parametrize("scope", ALL_SCOPES)
+def test_only_the_declared_scope_passes(scope, alice, client) -> None:
+    sandbox = build_profile(legal_name="Sandbox Ltd", is_sandbox=True)
+    data = business_data(sandbox)
+    api = api_for(client, issue_client(sandbox), scope=scope)
+    for method, template, required in ENDPOINTS:
+        response = call(api, method, data.path(template))
+        body = json.loads(response.content)
+        if scope == required:
+            assert response.status_code != 403, (method, template, body)
+        else:
+            assert response.status_code == 403, (method, template, scope, body)
+            assert body["code"] == "insufficient_scope"
+            assert body["required_scopes"] == [required]
+            assert required in body["detail"]
+
+
+@pytest.fixture
+def carol(alice_user):
+    """Another verified business with the same kinds of data as alice."""
+    return build_profile(legal_name="Carol Imports Ltd")
+
+
+def test_another_business_ids_are_404_on_every_endpoint(client, alice, carol) -> None:
+    fund_wallet(alice, "GBP", 100_000)
+    alices = business_data(alice)
+    carol_api = api_for(client, issue_client(carol))
+    for method, template, _ in ENDPOINTS:
+        if "{" not in template or template.startswith("/sandbox"):
+            continue
+        response = call(carol_api, method, alices.path(template))
+        assert response.status_code == 404, (method, template, response.content)
+        assert json.loads(response.content)["code"] == "not_found"
+    # Creating with alice's quote and beneficiary is a 404 too.
+    response = carol_api.post(
+        "/transfers",
+        {
+            "quote_id": alices.quote,
+            "beneficiary_id": alices.beneficiary,
+            "customer_transaction_id": "steal",
+        },
+    )
+    assert response.status_code == 404
+    # Nothing of alice's changed.
+    assert Transfer.objects.get(pk=alices.transfer).state == "created"
+    assert Beneficiary.objects.get(pk=alices.beneficiary).is_active
+    assert Transfer.objects.filter(profile=carol).count() == 0
+
+
+def test_another_business_data_never_shows_in_lists_or_reads(client, alice, carol) -> None:
+    fund_wallet(alice, "GBP", 100_000)
+    business_data(alice)
+    carol_api = api_for(client, issue_client(carol))
+    assert json.loads(carol_api.get("/profile").content)["id"] == carol.pk
+    assert json.loads(carol_api.get("/transfers").content)["results"] == []
+    assert json.loads(carol_api.get("/beneficiaries").content)["results"] == []
+    assert json.loads(carol_api.get("/balances").content)["results"] == []
+    statement = json.loads(carol_api.get("/ledger/statement", {"currency": "GBP"}).content)
+    assert statement["lines"] == []
+    assert statement["closing_balance"] == "0.00"
+
+
+def test_sandbox_simulation_is_404_for_other_sandboxes_and_for_live_apps(
+    client, alice, alice_user
+) -> None:
+    sandbox_a = build_profile(legal_name="Sandbox A", is_sandbox=True)
+    sandbox_b = build_profile(legal_name="Sandbox B", is_sandbox=True)
+    data_a = business_data(sandbox_a)
+    api_b = api_for(client, issue_client(sandbox_b))
+    path = f"/sandbox/transfers/{data_a.transfer}/simulate"
+    assert api_b.post(path, {"outcome": "processing"}).status_code == 404
+
+    live = business_data(alice)
+    live_api = api_for(Client(), issue_client(alice))
+    response = live_api.post(
+        f"/sandbox/transfers/{live.transfer}/simulate", {"outcome": "processing"}
+    )
+    assert response.status_code == 404
+    assert Transfer.objects.get(pk=live.transfer).state == "created"
+
+
+def test_a_sandbox_client_is_bound_to_a_sandbox_profile(alice) -> None:
+    from django.core.exceptions import ValidationError
+
+    issued = issue_client(alice)
+    assert issued.api_client.is_sandbox is False
+    issued.api_client.is_sandbox = True
+    with pytest.raises(ValidationError):
+        issued.api_client.full_clean()
