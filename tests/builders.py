@@ -15,6 +15,7 @@ from fintech.compliance.services import compliance_submit, compliance_verify
 from fintech.core.services import Actor
 from fintech.customers.models import Membership, Profile
 from fintech.customers.services import membership_add, profile_create
+from fintech.wallets.services import wallet_fund
 
 _sequence = itertools.count(1)
 
@@ -105,4 +106,17 @@ def build_beneficiary(
     data.update(overrides)
     return beneficiary_create(
         actor=actor, profile=profile, holder_name=holder_name, currency=currency, **data
+    )
+
+
+def build_wallet_funding(
+    *, profile: Profile, currency: str, amount_minor: int, actor: Actor = BUILDER
+) -> int:
+    """Money paid in at the funding bank for `profile`; returns the ledger entry id."""
+    return wallet_fund(
+        actor=actor,
+        profile=profile,
+        currency=currency,
+        amount_minor=amount_minor,
+        external_reference=f"BANK-{next(_sequence):08d}",
     )

@@ -5,7 +5,7 @@ import pytest
 
 from fintech.core.services import Actor
 from fintech.customers.models import Profile
-from tests.builders import build_profile, build_user
+from tests.builders import build_profile, build_user, build_wallet_funding
 
 
 @pytest.fixture
@@ -24,15 +24,22 @@ def alice_user(db):
     return build_user("alice")
 
 
+# Alice's opening balances, paid in at the funding bank (minor units).
+ALICE_OPENING_BALANCES = {"GBP": 10_000_000, "EUR": 5_000_000}
+
+
 @pytest.fixture
 def alice(alice_user) -> Profile:
-    """Alice's business: verified, with alice as owner."""
-    return build_profile(
+    """Alice's business: verified, with alice as owner, and GBP and EUR in her wallets."""
+    profile = build_profile(
         kind=Profile.Kind.BUSINESS,
         verified=True,
         legal_name="Alice Trading Ltd",
         owner=alice_user,
     )
+    for currency, amount_minor in ALICE_OPENING_BALANCES.items():
+        build_wallet_funding(profile=profile, currency=currency, amount_minor=amount_minor)
+    return profile
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +27,12 @@ from fintech.customers.services import membership_add, profile_create
 from fintech.quotes.services import quote_create
 from fintech.transfers import services as transfers
 from fintech.transfers.models import Transfer
+from fintech.wallets.selectors import wallet_owner
+from fintech.wallets.services import wallet_fund
+from ledger.chart import wallet_account
+from ledger.services import hold_place
 
 DEMO = Actor.system("demo-data")
-DEMO_PASSWORD_HINT = "demo users have no usable password; log in as the operator"
 
 
 @dataclass
@@ -113,9 +115,11 @@ REASONS = {
     "refund": "refund to wallet after failed payout",
 }
 
-# Hooks run before a step (e.g. the ledger funds the wallet before `fund`); the ledger
-# wiring registers them so this module stays about the story, not the postings.
-BEFORE_STEP: dict[str, list[Callable[[Transfer], None]]] = {}
+# Money paid in at the funding bank before the story starts (minor units), per profile.
+OPENING_BALANCES: dict[str, dict[str, int]] = {
+    "Acme Trading Ltd": {"GBP": 5_000_000, "EUR": 1_500_000},
+    "Nordlicht Handel GmbH": {"EUR": 2_500_000},
+}
 
 
 def _user(username: str) -> Any:
@@ -195,8 +199,6 @@ def _transfer(profile: Profile, spec: tuple[str, str, str, str, list[str]]) -> b
         customer_transaction_id=ctid,
     )
     for step in steps:
-        for hook in BEFORE_STEP.get(step, []):
-            hook(transfer)
         service = getattr(transfers, f"transfer_{step}")
         service(actor=DEMO, transfer_id=transfer.pk, reason=REASONS.get(step, ""))
         transfer.refresh_from_db()
@@ -214,9 +216,26 @@ def demo_data_load() -> dict[str, int]:
         created["profiles"] += int(new)
         for currency in spec.beneficiaries:
             _beneficiary(profile, currency)
+        for currency, amount_minor in OPENING_BALANCES.get(spec.legal_name, {}).items():
+            wallet_fund(
+                actor=DEMO,
+                profile=profile,
+                currency=currency,
+                amount_minor=amount_minor,
+                external_reference=f"DEMO-OPENING-{profile.pk}-{currency}",
+            )
     acme = profiles["Acme Trading Ltd"]
     for spec in TRANSFERS:
         created["transfers"] += int(_transfer(acme, spec))
+    # Funds reserved on a wallet (a scheduled payment), so the holds screen has a row.
+    nordlicht_eur = wallet_account(owner=wallet_owner(profiles["Nordlicht Handel GmbH"]),
+                                   currency="EUR")  # fmt: skip
+    hold_place(
+        account_id=nordlicht_eur.pk,
+        amount_minor=25_000,
+        idempotency_key="demo:hold:nordlicht:scheduled-payment",
+        memo="reserved for a scheduled supplier payment (demo)",
+    )
     # A quote that was never used, so the quotes screen shows an open and an unused one.
     nordlicht = profiles["Nordlicht Handel GmbH"]
     if not nordlicht.quotes.exists():

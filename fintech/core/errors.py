@@ -69,3 +69,17 @@ class ComplianceBlocked(DomainError):
     code = "compliance_blocked"
     status = 403
     title = "The profile's compliance status does not allow this"
+
+
+class LedgerRefused(DomainError):
+    """The ledger refused a money movement (insufficient funds, say); carries the ledger's
+    own stable code and status, so clients see `insufficient_funds`, not a generic error."""
+
+    code = "ledger_refused"
+    status = 422
+    title = "The ledger refused the money movement"
+
+    def __init__(self, message: str, *, code: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pghistory
@@ -25,6 +24,7 @@ from fintech.core.errors import (
     ComplianceBlocked,
     Conflict,
     FieldError,
+    LedgerRefused,
     NotFound,
     QuoteExpired,
     TransitionNotAllowed,
@@ -34,7 +34,9 @@ from fintech.core.money import format_minor
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
+from fintech.transfers import postings
 from fintech.transfers.models import Transfer, TransferTransition
+from ledger.errors import LedgerError
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is unambiguous.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -266,7 +268,6 @@ def transfer_create(
 # Steps
 
 
-@contextmanager
 def _transition(
     *,
     actor: Actor,
@@ -274,11 +275,13 @@ def _transition(
     action: str,
     event_type: str,
     reason: str,
+    post: Callable[[Transfer, str], list[Any]],
     reason_required: bool = False,
     transition_kwargs: dict[str, Any] | None = None,
-) -> Iterator[Transfer]:
-    """Lock, check, transition and save; yield for the step's own work (its ledger posting);
-    then record the transition, audit and emit. One transaction around all of it."""
+) -> Transfer:
+    """Lock, check, transition, save, post the step's ledger entries, record the transition,
+    audit and emit. One transaction around all of it: a refused posting (InsufficientFunds,
+    say) rolls the transition back, so the transfer never says what the ledger does not."""
     reason = reason.strip()
     if reason_required and not reason:
         raise ValidationFailed([FieldError("reason", "required", f"say why you {action} it")])
@@ -306,7 +309,14 @@ def _transition(
         method(**(transition_kwargs or {}))
         transfer.save()
 
-        yield transfer  # the step's ledger posting goes here, inside the same transaction
+        try:
+            entries = post(transfer, source_state)
+        except LedgerError as exc:
+            raise LedgerRefused(
+                f"Cannot {action} transfer {transfer.reference}: {exc.message}",
+                code=exc.code,
+                status=exc.status,
+            ) from exc
 
         TransferTransition.objects.create(
             transfer=transfer,
@@ -323,57 +333,60 @@ def _transition(
             action=f"transfer.{action}",
             target=transfer,
             reason=reason,
-            data={"reference": transfer.reference, "from": source_state, "to": transfer.state},
+            data={
+                "reference": transfer.reference,
+                "from": source_state,
+                "to": transfer.state,
+                "ledger_entries": [entry.pk for entry in entries],
+            },
         )
         event_emit(
             type=event_type,
             payload=transfer_payload(transfer, previous_state=source_state),
             profile_id=transfer.profile_id,
         )
+    return transfer
 
 
 def transfer_fund(*, actor: Actor, transfer_id: int, reason: str = "") -> Transfer:
     """created -> funded: the customer's money has arrived (or is reserved in their wallet)."""
-    with _transition(
+    return _transition(
         actor=actor,
         transfer_id=transfer_id,
         action="fund",
         event_type="transfer.funded",
         reason=reason,
-    ) as transfer:
-        pass  # ledger: wallet -> transfer clearing (ledger issue)
-    return transfer
+        post=postings.post_fund,
+    )
 
 
 def transfer_submit(*, actor: Actor, transfer_id: int, reason: str = "") -> Transfer:
     """funded -> processing: handed to the payout partner."""
-    with _transition(
+    return _transition(
         actor=actor,
         transfer_id=transfer_id,
         action="submit",
         event_type="transfer.submitted",
         reason=reason,
-    ) as transfer:
-        pass  # ledger: FX conversion, fee and margin to revenue (ledger issue)
-    return transfer
+        post=postings.post_submit,
+    )
 
 
 def transfer_complete(*, actor: Actor, transfer_id: int, reason: str = "") -> Transfer:
     """processing -> completed: the partner paid the beneficiary."""
-    with _transition(
+    return _transition(
         actor=actor,
         transfer_id=transfer_id,
         action="complete",
         event_type="transfer.completed",
         reason=reason,
-    ) as transfer:
-        pass  # ledger: clearing -> partner account (ledger issue)
-    return transfer
+        post=postings.post_complete,
+    )
 
 
 def transfer_fail(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
     """processing -> failed: the partner could not pay out; `reason` is kept on the transfer."""
-    with _transition(
+    return _transition(
         actor=actor,
         transfer_id=transfer_id,
         action="fail",
@@ -381,38 +394,35 @@ def transfer_fail(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
         reason=reason,
         reason_required=True,
         transition_kwargs={"reason": reason.strip()},
-    ) as transfer:
-        pass  # ledger: release the payout leg (ledger issue)
-    return transfer
+        post=postings.post_fail,
+    )
 
 
 def transfer_cancel(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
     """created | funded | processing -> cancelled. From processing only before payout: the
     payout connector refuses the cancel once the partner has sent the money."""
-    with _transition(
+    return _transition(
         actor=actor,
         transfer_id=transfer_id,
         action="cancel",
         event_type="transfer.cancelled",
         reason=reason,
         reason_required=True,
-    ) as transfer:
-        pass  # ledger: return any funds taken back to the wallet (ledger issue)
-    return transfer
+        post=postings.post_cancel,
+    )
 
 
 def transfer_refund(*, actor: Actor, transfer_id: int, reason: str) -> Transfer:
     """completed | failed -> refunded: the customer gets their money back."""
-    with _transition(
+    return _transition(
         actor=actor,
         transfer_id=transfer_id,
         action="refund",
         event_type="payment.refunded",
         reason=reason,
         reason_required=True,
-    ) as transfer:
-        pass  # ledger: refund to the wallet (ledger issue)
-    return transfer
+        post=postings.post_refund,
+    )
 
 
 # The admin and the API dispatch by action name; every entry is a service, never a bare

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import chart
+from ledger import transfer_postings as flows
 from ledger.errors import (
     AlreadyReversed,
     HoldNotActive,
@@ -32,7 +33,6 @@ from ledger.services import (
     hold_place,
     hold_void,
 )
-from tests.ledger import flows
 
 OWNERS = ["profile:alice", "profile:bob"]
 CURRENCIES = ["GBP", "EUR", "JPY"]
@@ -81,6 +81,8 @@ def run_transfer(ref: str, owner: str, pair: str, amount: int, end: str) -> None
         target_currency=tgt,
         target_minor=target,
         margin_minor=margin,
+        funding_partner="bank-gb",
+        payout_partner="payout-eu",
     )
     flows.fund(t)
     if end == "cancelled":

@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 
 from ledger import chart
+from ledger import transfer_postings as flows
 from ledger.selectors import account_balance, entry_postings, ledger_verify_report
-from tests.ledger import flows
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,8 @@ T1 = flows.TransferMoney(
     target_currency="EUR",
     target_minor=TARGET,
     margin_minor=MARGIN,
+    funding_partner="bank-gb",
+    payout_partner="payout-eu",
 )
 
 

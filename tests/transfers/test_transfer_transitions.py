@@ -9,6 +9,7 @@ from fintech.core.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from fintech.core.models import AuditEvent, OutboxEvent
 from fintech.core.services import Actor
 from fintech.transfers.models import Transfer, TransferTransition
+from ledger.selectors import entry_by_idempotency_key
 from tests.transfers.conftest import OPS, STEP
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,8 @@ def counts(transfer):
         AuditEvent.objects.filter(target_type="transfers.transfer", target_id=str(transfer.pk))
         .exclude(action="transfer.create")
         .count(),
-        OutboxEvent.objects.count(),
+        # The transfer's own events; its ledger entries are announced separately.
+        OutboxEvent.objects.exclude(type="ledger.entry.created").count(),
     )
 
 
@@ -76,7 +78,11 @@ def test_the_transition_matrix(make_transfer, state, action) -> None:
             transfer.state,
             "matrix",
         )
-        event = OutboxEvent.objects.order_by("-occurred_at").first()
+        event = (
+            OutboxEvent.objects.exclude(type="ledger.entry.created")
+            .order_by("-occurred_at")
+            .first()
+        )
         assert event.type == EVENT[action]
         assert event.payload["state"] == transfer.state
         assert event.payload["previous_state"] == state
@@ -122,7 +128,13 @@ def test_actor_reason_and_request_id_are_recorded(make_transfer, ops) -> None:
         "partner cut-off at 3pm",
         "req-42",
     )
-    assert audit.data == {"reference": transfer.reference, "from": "funded", "to": "processing"}
+    submit_entry = entry_by_idempotency_key(idempotency_key=f"transfer:{transfer.reference}:submit")
+    assert audit.data == {
+        "reference": transfer.reference,
+        "from": "funded",
+        "to": "processing",
+        "ledger_entries": [submit_entry.pk],
+    }
 
 
 def test_the_row_history_carries_the_actor(make_transfer) -> None:

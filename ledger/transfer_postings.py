@@ -1,7 +1,9 @@
 """The postings of every transfer step, exactly as docs/ledger.md writes them down.
 
-The transfer services (fintech.transfers) own the real wiring; this module is the
-ledger-level executable form of the table, used by the worked-example and property tests.
+The ledger knows nothing of transfers as business objects: callers describe a transfer's
+money as a `TransferMoney` (plain values) and call the step. The transfer services
+(fintech.transfers) call these inside the transaction of each FSM transition. Every entry's
+idempotency key is `transfer:<reference>:<step>`, so a retried step returns its entries.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger import chart
-from ledger.models import JournalEntry
+from ledger.errors import UnknownEntry
+from ledger.models import Account, JournalEntry
 from ledger.selectors import entry_by_idempotency_key
 from ledger.services import PostingSpec, entry_post, entry_reverse
 
@@ -24,8 +27,8 @@ class TransferMoney:
     target_currency: str
     target_minor: int  # what the beneficiary receives
     margin_minor: int  # in the target currency: converted-at-mid minus target
-    funding_partner: str = "bank-gb"
-    payout_partner: str = "payout-eu"
+    funding_partner: str
+    payout_partner: str
 
     @property
     def converted_minor(self) -> int:
@@ -35,15 +38,17 @@ class TransferMoney:
         return f"transfer:{self.reference}:{step}"
 
 
-def D(account, amount, currency) -> PostingSpec:
+def D(account: Account, amount: int, currency: str) -> PostingSpec:
     return PostingSpec.debit(account.pk, amount, currency)
 
 
-def C(account, amount, currency) -> PostingSpec:
+def C(account: Account, amount: int, currency: str) -> PostingSpec:
     return PostingSpec.credit(account.pk, amount, currency)
 
 
-def wallet_fund(*, owner: str, currency: str, amount_minor: int, partner: str, key: str):
+def wallet_fund(
+    *, owner: str, currency: str, amount_minor: int, partner: str, key: str
+) -> JournalEntry:
     """Money received at our funding bank for a customer: Dr funding partner, Cr wallet."""
     return entry_post(
         idempotency_key=key,
@@ -108,7 +113,8 @@ def complete(t: TransferMoney) -> JournalEntry:
 
 def _unwind(t: TransferMoney, step: str, of: str) -> JournalEntry:
     original = entry_by_idempotency_key(idempotency_key=t.key(of))
-    assert original is not None
+    if original is None:
+        raise UnknownEntry(f"transfer {t.reference} has no {of!r} entry to reverse")
     return entry_reverse(
         entry_id=original.pk, idempotency_key=t.key(step), memo=f"transfer {t.reference}: {step}"
     )
