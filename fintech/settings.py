@@ -218,12 +218,93 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Above the longest task and any countdown, or Redis redelivers and a task runs twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Long waits (webhook retries hours apart) are a `next_attempt_at` column scanned by beat,
+# never a countdown; integrations.checks refuses a countdown above this.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Publishing fails fast when Redis is down: the outbox row simply waits for the next relay.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 3, minimum=1)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Integrations: outbox relay, webhooks, partner connectors (integrations/README.md).
+# Our own server's base URL, given to partners (and the sandbox simulators) for callbacks.
+FINTECH_BASE_URL = env_str("FINTECH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 200, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# Delays before attempts 2, 3, ... (seconds); jitter of up to +/-10% is added to each.
+WEBHOOK_RETRY_SCHEDULE = [
+    int(x)
+    for x in env_list(
+        "WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"]
+    )
+]
+# An endpoint that has failed every delivery for this long is disabled.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
+# A delivery claimed by a worker that died is taken over after this lease.
+WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 120, minimum=2)
+# SSRF: in production, subscriber URLs must resolve to public addresses only.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
+WEBHOOK_PREVIOUS_SECRET_HOURS = env_int("WEBHOOK_PREVIOUS_SECRET_HOURS", 24, minimum=0)
+INBOUND_WEBHOOK_TOLERANCE_SECONDS = env_int("INBOUND_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+INBOUND_WEBHOOK_MAX_BYTES = env_int("INBOUND_WEBHOOK_MAX_BYTES", 256 * 1024, minimum=1024)
+# Which partner connectors consume our events: "sandbox" (the simulators served by this
+# project under /sandbox/) or "none" (the default in production).
+_default_connector = "none" if PRODUCTION else "sandbox"
+PAYOUT_CONNECTOR = env_choice("PAYOUT_CONNECTOR", _default_connector, ("sandbox", "none"))
+KYC_CONNECTOR = env_choice("KYC_CONNECTOR", _default_connector, ("sandbox", "none"))
+
+
+def _derived_secret(purpose: str) -> str:
+    """A stable local-mode secret per purpose, derived from SECRET_KEY (never in production)."""
+    import hashlib
+
+    return hashlib.sha256(f"{SECRET_KEY}:{purpose}".encode()).hexdigest()
+
+
+def _partner_secret(name: str, purpose: str, *, enabled: bool) -> str:
+    if PRODUCTION:
+        # Empty when the connector is off: the inbound endpoint then refuses every message.
+        return env_required(name) if enabled else env_str(name, "")
+    return env_str(name, _derived_secret(purpose))
+
+
+# The payout partner sandbox: its API key (we call it), its webhook signing secret (it calls us).
+PAYOUT_SANDBOX_BASE_URL = env_str(
+    "PAYOUT_SANDBOX_BASE_URL", f"{FINTECH_BASE_URL}/sandbox/payout-partner"
+).rstrip("/")
+PAYOUT_SANDBOX_API_KEY = _partner_secret(
+    "PAYOUT_SANDBOX_API_KEY", "payout-sandbox-api", enabled=PAYOUT_CONNECTOR == "sandbox"
+)
+PAYOUT_SANDBOX_WEBHOOK_SECRET = _partner_secret(
+    "PAYOUT_SANDBOX_WEBHOOK_SECRET", "payout-sandbox-webhook", enabled=PAYOUT_CONNECTOR == "sandbox"
+)
+PAYOUT_SANDBOX_TIMEOUT_SECONDS = env_int("PAYOUT_SANDBOX_TIMEOUT_SECONDS", 10, minimum=1)
+# The simulator's behaviour: seconds between status changes, and the share that fail (0-100).
+PAYOUT_SANDBOX_LATENCY_SECONDS = env_int("PAYOUT_SANDBOX_LATENCY_SECONDS", 2, minimum=0)
+PAYOUT_SANDBOX_FAILURE_PERCENT = env_int("PAYOUT_SANDBOX_FAILURE_PERCENT", 0, minimum=0)
+KYC_SANDBOX_BASE_URL = env_str(
+    "KYC_SANDBOX_BASE_URL", f"{FINTECH_BASE_URL}/sandbox/kyc-provider"
+).rstrip("/")
+KYC_SANDBOX_API_KEY = _partner_secret(
+    "KYC_SANDBOX_API_KEY", "kyc-sandbox-api", enabled=KYC_CONNECTOR == "sandbox"
+)
+KYC_SANDBOX_WEBHOOK_SECRET = _partner_secret(
+    "KYC_SANDBOX_WEBHOOK_SECRET", "kyc-sandbox-webhook", enabled=KYC_CONNECTOR == "sandbox"
+)
+KYC_SANDBOX_TIMEOUT_SECONDS = env_int("KYC_SANDBOX_TIMEOUT_SECONDS", 10, minimum=1)
+KYC_SANDBOX_LATENCY_SECONDS = env_int("KYC_SANDBOX_LATENCY_SECONDS", 2, minimum=0)
+# The share of checks that come back "consider" (a human must look) rather than "clear".
+KYC_SANDBOX_CONSIDER_PERCENT = env_int("KYC_SANDBOX_CONSIDER_PERCENT", 0, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -13,7 +13,14 @@ admin.site.index_title = "Operator console"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Ahead of DOT's: introspection of one's own tokens only, and the members' login page.
+    path("", include("fintech.api.auth_urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # Webhook subscriptions (integrations) under /api/v1/webhooks, before the API's catch-all.
+    path("api/v1/", include("integrations.api.urls")),
     path("api/", include("fintech.api.urls", namespace="api")),
+    # Inbound partner webhooks and the partners' sandbox simulators (integrations).
+    path("webhooks/", include("integrations.inbound.urls")),
+    path("sandbox/", include("integrations.simulators.urls")),
     path("health/", health, name="health"),
 ]

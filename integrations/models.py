@@ -1,0 +1,305 @@
+"""Integrations' own records: webhook subscriptions and their delivery log, the inbound
+webhook log, and each partner connector's state. Core tables are never written from here:
+integrations calls fintech services for that."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from encrypted_fields.fields import EncryptedCharField
+
+from fintech.customers.models import Profile
+
+
+class WebhookEndpoint(models.Model):
+    """A customer's subscription: where to POST which events, signed with its secret."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="+")
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    # Empty list: every event type.
+    event_types = models.JSONField(default=list, blank=True)
+    # `whsec_...`, encrypted at rest (Fernet, key rotation by FIELD_ENCRYPTION_KEYS).
+    secret = EncryptedCharField(max_length=200)
+    # During a rotation the old secret signs too (both signatures sent) until it expires.
+    previous_secret = EncryptedCharField(max_length=200, blank=True, null=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Consecutive failed attempts, and when the current run of failures began.
+    failure_streak = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["profile", "is_enabled"])]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.profile_id})"
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint. `webhook_id` (the Standard Webhooks `webhook-id`) is stable
+    across every retry so the receiver can deduplicate; the payload is a snapshot."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (endpoint disabled or refused)"
+        EXHAUSTED = "exhausted", "Exhausted (retries used up)"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    event_id = models.UUIDField(help_text="the outbox event (or a test event) delivered")
+    webhook_id = models.CharField(max_length=100, help_text="the webhook-id header, stable")
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim: nobody else attempts it before this time (a dead worker's claim lapses).
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Last time a task was published for it: the scanner publishes again only after a lease.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The relay may hand an event out twice (at least once); it is delivered once.
+            models.UniqueConstraint(
+                fields=["endpoint", "event_id"], name="webhook_delivery_once_per_endpoint"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["endpoint", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """Evidence of one HTTP attempt: what we sent when, what came back, how long it took."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.TextField(blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="webhook_attempt_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class InboundWebhook(models.Model):
+    """Every message a provider sent us, verified or not, stored raw before anything is done."""
+
+    class Verdict(models.TextChoices):
+        VALID = "valid", "Valid"
+        MISSING = "missing", "Signature missing"
+        INVALID = "invalid", "Signature invalid"
+        STALE = "stale", "Timestamp outside tolerance"
+        UNKNOWN_PROVIDER = "unknown_provider", "Unknown provider"
+
+    class Status(models.TextChoices):
+        REJECTED = "rejected", "Rejected (not processed)"
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (stale or already applied)"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.CharField(max_length=50, db_index=True)
+    provider_event_id = models.CharField(max_length=200, blank=True)
+    event_type = models.CharField(max_length=100, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    signature_verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Last time a task was published for it: the scanner publishes again only after a lease.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # Stored once: a provider's retry or a replay of the same event is a duplicate.
+            models.UniqueConstraint(
+                fields=["provider", "provider_event_id"],
+                name="inbound_webhook_once",
+                condition=models.Q(signature_verdict="valid") & ~models.Q(provider_event_id=""),
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="inbound_webhook_todo_idx",
+                condition=models.Q(status__in=["received", "processing"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type or '?'} {self.provider_event_id}"
+
+
+class PayoutInstruction(models.Model):
+    """Our side of one payout at a partner: one per transfer and partner."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending submission"
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        SENT = "sent", "Sent (paid out)"
+        FAILED = "failed", "Failed"
+        RETURNED = "returned", "Returned"
+        ERROR = "error", "Submission refused (permanent)"
+
+    partner = models.CharField(max_length=50)
+    transfer_id = models.BigIntegerField()
+    transfer_reference = models.CharField(max_length=40)
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # The partner's occurred-at of the last status applied: older ones are ignored.
+    last_status_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Last time a task was published for it: the scanner publishes again only after a lease.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "transfer_id"], name="payout_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} payout of {self.transfer_reference} ({self.status})"
+
+
+class KycCheck(models.Model):
+    """Our side of one identity check at a KYC provider."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending creation"
+        CREATED = "created", "Created at the provider"
+        CLEAR = "clear", "Completed: clear"
+        CONSIDER = "consider", "Completed: consider (review)"
+        ERROR = "error", "Creation refused (permanent)"
+
+    provider = models.CharField(max_length=50)
+    profile_id = models.BigIntegerField()
+    # The compliance.submitted event that asked for it (one check per submission).
+    event_id = models.UUIDField()
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    last_status_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Last time a task was published for it: the scanner publishes again only after a lease.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="kyc_check_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} check for profile {self.profile_id} ({self.status})"
+
+
+# --- the partners' side: state of the sandbox simulators served by this project -------------
+
+
+class SandboxPayout(models.Model):
+    """The payout partner simulator's own record of a payout it was asked to make."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        ACCEPTED = "accepted", "Accepted"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        RETURNED = "returned", "Returned"
+
+    id = models.CharField(primary_key=True, max_length=40)
+    client_reference = models.CharField(max_length=100, unique=True)
+    amount = models.CharField(max_length=40)
+    currency = models.CharField(max_length=3)
+    beneficiary_name = models.CharField(max_length=200, blank=True)
+    callback_url = models.URLField(max_length=2000)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    # Decided when the payout arrives: the statuses it will go through.
+    plan = models.JSONField(default=list)
+    webhooks_sent = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"sandbox payout {self.id} ({self.status})"
+
+
+class SandboxKycCheck(models.Model):
+    """The KYC provider simulator's own record of a check."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        COMPLETED = "completed", "Completed"
+
+    id = models.CharField(primary_key=True, max_length=40)
+    client_reference = models.CharField(max_length=100, unique=True)
+    subject_name = models.CharField(max_length=200, blank=True)
+    callback_url = models.URLField(max_length=2000)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
+    result = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"sandbox check {self.id} ({self.status} {self.result})"

@@ -20,7 +20,8 @@ _PROBLEM_TITLES = {
     "400": "Invalid request: malformed JSON, unknown or invalid fields (each named in `errors`)",
     "401": "No, invalid or expired bearer token (see WWW-Authenticate)",
     "403": "The token lacks a required scope, or compliance does not allow this",
-    "404": "Not found (another business's id is not found either)",
+    "404": "Not found: the resource, or an id the body refers to (another business's id is "
+    "not found either)",
     "409": "Not allowed in the current state, or the Idempotency-Key is still in progress",
     "413": "The body is too large",
     "415": "The body must be application/json",
@@ -79,7 +80,8 @@ class ApiAutoSchema(AutoSchema):
         if "{" in self.path:
             statuses.append("404")
         if self.method == "POST":
-            statuses += ["409", "413", "415"]
+            # 404 too: a body may name an id that is not there (a quote, a beneficiary).
+            statuses += ["404", "409", "413", "415"]
         if is_idempotent(self.view, self.method):
             statuses.append("422")
         return sorted(set(statuses))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from fintech.core.money import format_minor
+from fintech.core.money import SUPPORTED_CURRENCIES, format_minor
 
 
 class StrictInputSerializer(serializers.Serializer):
@@ -27,6 +28,26 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": list(SUPPORTED_CURRENCIES),
+        "description": "ISO 4217 code of a supported currency",
+    }
+)
+class CurrencyField(serializers.CharField):
+    """A currency code. Documented as the supported ones; checked by `validate_currency` (whose
+    `unsupported_currency` error lists them), not here."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^[0-9]{1,15}(\.[0-9]{1,4})?$",
+        "example": "1000.50",
+        "description": "decimal string in major units, at most the currency's decimals",
+    }
+)
 class AmountField(serializers.CharField):
     """A money amount: a JSON string in major units ("1000.50"), never a JSON number (floats
     lose cents). The currency's decimals, sign and size are checked by `parse_amount`."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.services import beneficiary_create
@@ -21,7 +22,8 @@ from fintech.compliance.services import (
     compliance_submit,
     compliance_verify,
 )
-from fintech.core.services import Actor
+from fintech.core.models import OutboxEvent
+from fintech.core.services import Actor, outbox_mark_dispatched
 from fintech.customers.models import Membership, Profile
 from fintech.customers.services import membership_add, profile_create
 from fintech.quotes.services import quote_create
@@ -209,6 +211,7 @@ def _transfer(profile: Profile, spec: tuple[str, str, str, str, list[str]]) -> b
 def demo_data_load() -> dict[str, int]:
     """Create the demo world; returns how many profiles and transfers were new."""
     created = {"profiles": 0, "transfers": 0, "quotes": 0}
+    started = timezone.now()
     profiles: dict[str, Profile] = {}
     for spec in PROFILES:
         profile, new = _profile(spec)
@@ -225,8 +228,8 @@ def demo_data_load() -> dict[str, int]:
                 external_reference=f"DEMO-OPENING-{profile.pk}-{currency}",
             )
     acme = profiles["Acme Trading Ltd"]
-    for spec in TRANSFERS:
-        created["transfers"] += int(_transfer(acme, spec))
+    for transfer_spec in TRANSFERS:
+        created["transfers"] += int(_transfer(acme, transfer_spec))
     # Funds reserved on a wallet (a scheduled payment), so the holds screen has a row.
     nordlicht_eur = wallet_account(owner=wallet_owner(profiles["Nordlicht Handel GmbH"]),
                                    currency="EUR")  # fmt: skip
@@ -247,4 +250,13 @@ def demo_data_load() -> dict[str, int]:
             target_amount="2500.00",
         )
         created["quotes"] += 1
+    # The demo world is history: its events must not drive the partner sandboxes (which would
+    # complete the "processing" transfer and verify the "pending" profile a second later).
+    outbox_mark_dispatched(
+        event_ids=list(
+            OutboxEvent.objects.filter(
+                occurred_at__gte=started, status=OutboxEvent.Status.PENDING
+            ).values_list("id", flat=True)
+        )
+    )
     return created

@@ -64,3 +64,41 @@ def event_emit(
         profile_id=profile_id,
         payload=payload,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbox relay support (the relay itself lives in integrations; it never writes core tables).
+
+
+def outbox_claim_batch(*, limit: int) -> list[OutboxEvent]:
+    """Lock up to `limit` pending events, oldest first; must run inside a transaction.
+
+    Why SKIP LOCKED: several relays (the beat tick and after-commit kicks, on several workers)
+    run at once. Each takes rows no other relay holds and skips the rest instead of queueing
+    behind them, so no event is handed out twice concurrently and no relay waits. The locks
+    last until the caller's transaction ends, after it has published and marked the rows.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_claim_batch must run inside a transaction")
+    return list(
+        OutboxEvent.objects.select_for_update(skip_locked=True)
+        .filter(status=OutboxEvent.Status.PENDING)
+        .order_by("occurred_at", "id")[:limit]
+    )
+
+
+def outbox_mark_dispatched(*, event_ids: list[Any]) -> int:
+    """Mark events handed to the queue. Conditional on `pending`: marking twice is a no-op."""
+    if not event_ids:
+        return 0
+    return OutboxEvent.objects.filter(pk__in=event_ids, status=OutboxEvent.Status.PENDING).update(
+        status=OutboxEvent.Status.DISPATCHED, dispatched_at=timezone.now()
+    )
+
+
+def outbox_requeue(*, event_ids: list[Any]) -> int:
+    """Put dispatched events back to pending so the relay hands them out again (operators'
+    "re-dispatch" action; consumers are idempotent per event id)."""
+    return OutboxEvent.objects.filter(
+        pk__in=event_ids, status=OutboxEvent.Status.DISPATCHED
+    ).update(status=OutboxEvent.Status.PENDING, dispatched_at=None)

@@ -11,6 +11,7 @@ from fintech.core.models import AuditEvent
 from fintech.transfers.models import Transfer
 from tests.api.conftest import create_quote, create_transfer
 from tests.builders import build_beneficiary
+from tests.conftest import ALICE_OPENING_BALANCES
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +32,15 @@ def test_balances_show_each_wallet_in_major_units(alice_api, alice_funded) -> No
     response = alice_api.get("/balances")
     assert response.status_code == 200
     balances = {b["currency"]: b for b in body(response)["results"]}
+    # alice's opening balances (100,000.00 GBP, 50,000.00 EUR) plus alice_funded's top-ups.
+    assert ALICE_OPENING_BALANCES == {"GBP": 10_000_000, "EUR": 5_000_000}
     assert balances["GBP"] == {
         "currency": "GBP",
-        "balance": "5000.00",
-        "available": "5000.00",
+        "balance": "105000.00",
+        "available": "105000.00",
         "reserved": "0.00",
     }
-    assert balances["EUR"]["balance"] == "2000.00"
+    assert balances["EUR"]["balance"] == "52000.00"
 
 
 def test_rates_give_mid_and_customer_rate(alice_api) -> None:
@@ -157,9 +160,10 @@ def test_ledger_statement_of_the_wallet(alice_api, alice_funded) -> None:
     response = alice_api.get("/ledger/statement", {"currency": "GBP"})
     assert response.status_code == 200
     statement = body(response)
-    assert statement["closing_balance"] == "5000.00"
-    assert [line["amount"] for line in statement["lines"]] == ["5000.00"]
-    assert statement["lines"][0]["balance_after"] == "5000.00"
+    assert statement["closing_balance"] == "105000.00"
+    # alice's opening balance and alice_funded's top-up, in either order.
+    lines = [(line["amount"], line["balance_after"]) for line in statement["lines"]]
+    assert sorted(lines) == sorted([("100000.00", "100000.00"), ("5000.00", "105000.00")])
 
 
 def test_ledger_statement_needs_a_supported_currency(alice_api) -> None:

@@ -21,7 +21,7 @@ from fintech.api.tasks import idempotency_purge_task
 from fintech.core.models import OutboxEvent
 from fintech.quotes.models import Quote
 from fintech.transfers.models import Transfer, TransferTransition
-from tests.api.conftest import api_for, create_quote, fetch_token, issue_client
+from tests.api.conftest import api_for, create_quote, fetch_token, fund_wallet, issue_client
 from tests.builders import build_beneficiary, build_profile, build_user
 
 ALICE = "Alice Trading Ltd"
@@ -232,6 +232,7 @@ def test_purge_is_scheduled_by_beat() -> None:
 def test_fifty_concurrent_retries_make_one_transfer(live_server) -> None:
     user = build_user("alice-concurrency")
     profile = build_profile(legal_name="Alice Trading Ltd", owner=user)
+    fund_wallet(profile, "GBP", 1_000_000)  # funding the transfer debits the wallet
     issued = issue_client(profile)
     from django.test import Client
 

@@ -33,9 +33,7 @@ def test_only_finance_and_admin_may_act_on_transfers() -> None:
 
 @pytest.mark.django_db
 def test_only_compliance_and_admin_decide_kyc() -> None:
-    holders = {
-        name for name in STAFF_ROLES if "compliance.change_compliancestatus" in perms(name)
-    }
+    holders = {name for name in STAFF_ROLES if "compliance.change_compliancestatus" in perms(name)}
     assert holders == {"compliance", "admin"}
 
 

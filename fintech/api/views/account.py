@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from fintech.api import scopes
 from fintech.api.selectors import profile_balances, profile_statement
-from fintech.api.serializers import StrictInputSerializer, money
+from fintech.api.serializers import CurrencyField, StrictInputSerializer, money
 from fintech.api.views.base import ApiView
 from fintech.compliance.selectors import compliance_status_for_profile, profile_can_transact
 from fintech.core.money import validate_currency
@@ -80,7 +80,7 @@ class StatementApi(ApiView):
     required_scopes = {"GET": (scopes.LEDGER_READ,)}
 
     class FilterSerializer(StrictInputSerializer):
-        currency = serializers.CharField()
+        currency = CurrencyField()
         start = serializers.DateTimeField(required=False, help_text="inclusive")
         end = serializers.DateTimeField(required=False, help_text="exclusive")
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
-from fintech.api.serializers import StrictInputSerializer
+from fintech.api.serializers import CurrencyField, StrictInputSerializer
 from fintech.api.views.base import ApiView
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.selectors import beneficiaries_for_profile, beneficiary_get_for_profile
@@ -39,7 +39,7 @@ class BeneficiaryListCreateApi(ApiView):
 
     class InputSerializer(StrictInputSerializer):
         holder_name = serializers.CharField(max_length=140)
-        currency = serializers.CharField()
+        currency = CurrencyField()
         country = serializers.CharField(help_text="ISO 3166-1 alpha-2 of the bank")
         scheme = serializers.ChoiceField(choices=Beneficiary.Scheme.choices)
         details = serializers.DictField(

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
-from fintech.api.serializers import AmountField, StrictInputSerializer, money
+from fintech.api.serializers import AmountField, CurrencyField, StrictInputSerializer, money
 from fintech.api.views.base import ApiView
 from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.money import validate_currency
@@ -26,8 +26,8 @@ class RatesApi(ApiView):
     class FilterSerializer(StrictInputSerializer):
         # Named after the query parameters; DRF moves declared fields off the class, so they
         # do not really shadow Field.source at runtime.
-        source = serializers.CharField()  # type: ignore[assignment]
-        target = serializers.CharField()
+        source = CurrencyField()  # type: ignore[assignment]
+        target = CurrencyField()
 
         def validate_source(self, value: str) -> str:
             return validate_currency(value, field="source")
@@ -100,8 +100,8 @@ class QuoteCreateApi(ApiView):
     required_scopes = {"POST": (scopes.QUOTES_WRITE,)}
 
     class InputSerializer(StrictInputSerializer):
-        source_currency = serializers.CharField()
-        target_currency = serializers.CharField()
+        source_currency = CurrencyField()
+        target_currency = CurrencyField()
         source_amount = AmountField(
             required=False, help_text='decimal string in major units, e.g. "1000.50"'
         )

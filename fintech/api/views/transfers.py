@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
-from fintech.api.serializers import StrictInputSerializer, money
+from fintech.api.serializers import CurrencyField, StrictInputSerializer, money
 from fintech.api.views.base import ApiView
 from fintech.transfers.models import Transfer
 from fintech.transfers.selectors import transfer_get, transfer_list, transfer_timeline
@@ -76,7 +76,7 @@ class TransferListCreateApi(ApiView):
 
     class FilterSerializer(StrictInputSerializer):
         state = serializers.ChoiceField(choices=Transfer.State.choices, required=False)
-        currency = serializers.CharField(required=False, help_text="source or target currency")
+        currency = CurrencyField(required=False, help_text="source or target currency")
         created_from = serializers.DateTimeField(required=False, help_text="inclusive")
         created_to = serializers.DateTimeField(required=False, help_text="exclusive")
 

@@ -1,0 +1,16 @@
+"""OAuth routes mounted ahead of django-oauth-toolkit's own under /o/ (see fintech/urls.py):
+introspection limited to the caller's tokens, and the members' login page for /o/authorize/
+(Django's default LOGIN_URL, /accounts/login/)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from fintech.api.views.oauth import CustomerLoginView, OwnTokenIntrospectView
+
+urlpatterns = [
+    path("o/introspect/", OwnTokenIntrospectView.as_view(), name="oauth-introspect"),
+    path("accounts/login/", CustomerLoginView.as_view(), name="login"),
+    path("accounts/logout/", LogoutView.as_view(next_page="/accounts/login/"), name="logout"),
+]

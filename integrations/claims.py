@@ -1,0 +1,103 @@
+"""Claiming work rows: the one pattern every integrations task uses.
+
+A task carries only a row id. Before doing anything it claims the row with a conditional
+UPDATE that must change exactly one row (`locked_until` empty or lapsed); a second copy of the
+same message (a broker redelivery, a scanner re-enqueue) changes nothing and stops. A worker
+that dies while holding a claim leaves `locked_until` to lapse; the beat scanner then
+re-enqueues the row. So every task is safe to run twice, and nothing waits on Redis for
+anything longer than a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from celery import Task
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def lock_free(now: Any = None) -> Q:
+    now = now or timezone.now()
+    return Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+
+
+def claim_one(
+    model: type[models.Model],
+    pk: Any,
+    *,
+    lease_seconds: int,
+    ready: Q | None = None,
+    count_attempt: bool = True,
+    **also: Any,
+) -> bool:
+    """Claim row `pk` if it is `ready` and nobody holds it; True if this caller won it."""
+    now = timezone.now()
+    updates: dict[str, Any] = {"locked_until": now + timedelta(seconds=lease_seconds), **also}
+    if count_attempt:
+        updates["attempts"] = F("attempts") + 1
+    # Why a conditional UPDATE rather than SELECT then UPDATE: the check and the claim are one
+    # statement, so of two workers given the same id exactly one sees "1 row changed".
+    changed = model._default_manager.filter(Q(pk=pk), ready or Q(), lock_free(now)).update(
+        **updates
+    )
+    return changed == 1
+
+
+def release(model: type[models.Model], pk: Any, **fields: Any) -> None:
+    model._default_manager.filter(pk=pk).update(locked_until=None, **fields)
+
+
+def take_due(
+    model: type[models.Model],
+    *,
+    ready: Q,
+    limit: int,
+    republish_after_seconds: int,
+    order_by: Sequence[str] = ("pk",),
+) -> list[Any]:
+    """Ids of rows that are ready, not held and not published recently, stamped as published
+    now. Used by the beat scanner: a row whose message was lost (Redis down, a worker killed)
+    is published again after `republish_after_seconds`, but a healthy backlog is not flooded
+    with copies."""
+    now = timezone.now()
+    recent = now - timedelta(seconds=republish_after_seconds)
+    with transaction.atomic():
+        # Why SKIP LOCKED: two beat scanners (or a scanner and a kick) must not both stamp and
+        # publish the same rows; each takes what the other has not locked.
+        ids = list(
+            model._default_manager.select_for_update(skip_locked=True)
+            .filter(ready, lock_free(now))
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=recent))
+            .order_by(*order_by)
+            .values_list("pk", flat=True)[:limit]
+        )
+        model._default_manager.filter(pk__in=ids).update(enqueued_at=now)
+    return ids
+
+
+def enqueue(task: Task, *ids: Any) -> int:
+    """Publish one task per id; a broker failure is logged, not raised: the row stays due and
+    the beat scanner publishes it later. Returns how many were published."""
+    published = 0
+    for pk in ids:
+        try:
+            task.apply_async(args=(str(pk),), retry=False)
+        except Exception:  # the broker is down: the scanner retries from the database
+            logger.warning("could not publish %s(%s); the scanner will retry", task.name, pk)
+            return published
+        published += 1
+    return published
+
+
+def enqueue_on_commit(task: Task, *ids: Any) -> None:
+    """Publish after the current transaction commits (never before: the worker must find the
+    rows it is given)."""
+    if ids:
+        transaction.on_commit(lambda: enqueue(task, *ids), robust=True)

@@ -1,0 +1,35 @@
+"""HTTP client of the payout partner sandbox (served by this project under /sandbox/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from integrations.connectors.http import PartnerClient
+
+PARTNER = "payout-sandbox"
+
+
+class PayoutSandboxClient(PartnerClient):
+    partner = PARTNER
+
+    @classmethod
+    def from_settings(cls) -> PayoutSandboxClient:
+        return cls(
+            base_url=settings.PAYOUT_SANDBOX_BASE_URL,
+            api_key=settings.PAYOUT_SANDBOX_API_KEY,
+            timeout_seconds=settings.PAYOUT_SANDBOX_TIMEOUT_SECONDS,
+        )
+
+    def payout_create(self, instruction: dict[str, Any]) -> dict[str, Any]:
+        """Create a payout; the client reference makes a retry return the same payout."""
+        return self.request(
+            "POST",
+            "payouts",
+            json=instruction,
+            idempotency_key=str(instruction["client_reference"]),
+        )
+
+    def payout_get(self, payout_id: str) -> dict[str, Any]:
+        return self.request("GET", f"payouts/{payout_id}")

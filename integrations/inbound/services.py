@@ -1,0 +1,249 @@
+"""Inbound webhooks: verify, store once, answer; then process later, idempotently.
+
+Receiving never calls a partner handler: it checks the signature over the raw body before
+reading anything else, stores the message (unique per provider and provider event id, so a
+retry or a replay is a duplicate), publishes its id and answers. Processing claims the row,
+runs the provider's handler (which applies a status only if it is newer than the last one
+applied) and records the outcome. Every refusal is recorded with its verdict and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fintech.core.services import Actor, audit_record
+from integrations import claims
+from integrations.errors import IntegrationError
+from integrations.inbound.providers import PROVIDERS, MalformedEvent
+from integrations.models import InboundWebhook
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "sandbox-signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-request-id",
+)
+# What we store of a refused body (enough to investigate, not a free storage service).
+REFUSED_BODY_CHARS = 4096
+
+Verdict = InboundWebhook.Verdict
+Status = InboundWebhook.Status
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP answer to the provider."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def _kept(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v[:500] for k, v in headers.items() if k in KEPT_HEADERS}
+
+
+def _refuse(
+    *,
+    provider: str,
+    verdict: str,
+    headers: dict[str, str],
+    body: bytes,
+    error: str,
+    http_status: int,
+    code: str,
+) -> Answer:
+    InboundWebhook.objects.create(
+        provider=provider[:50],
+        signature_verdict=verdict,
+        status=Status.REJECTED,
+        headers=_kept(headers),
+        body=body[:REFUSED_BODY_CHARS].decode("utf-8", "replace"),
+        error=error[:1000],
+    )
+    return Answer(http_status, {"error": code, "detail": error})
+
+
+def inbound_receive(*, provider_name: str, headers: dict[str, str], body: bytes) -> Answer:
+    """Everything `/webhooks/<provider>/` does. `headers` have lower-case names."""
+    provider = PROVIDERS.get(provider_name)
+    if provider is None:
+        return _refuse(
+            provider=provider_name,
+            verdict=Verdict.UNKNOWN_PROVIDER,
+            headers=headers,
+            body=body,
+            error=f"unknown provider {provider_name[:50]!r}",
+            http_status=404,
+            code="unknown_provider",
+        )
+    if len(body) > settings.INBOUND_WEBHOOK_MAX_BYTES:
+        return _refuse(
+            provider=provider.name,
+            verdict=Verdict.INVALID,
+            headers=headers,
+            body=body,
+            error=f"body over {settings.INBOUND_WEBHOOK_MAX_BYTES} bytes",
+            http_status=413,
+            code="payload_too_large",
+        )
+    # The signature first, over the raw bytes: nothing of an unverified body is trusted.
+    verdict = provider.verify(headers, body)
+    if verdict != Verdict.VALID:
+        reasons = {
+            Verdict.MISSING: (401, "signature_missing", "no signature header"),
+            Verdict.INVALID: (401, "signature_invalid", "the signature does not match"),
+            Verdict.STALE: (400, "timestamp_stale", "the signed timestamp is outside tolerance"),
+        }
+        http_status, code, error = reasons[Verdict(verdict)]
+        return _refuse(
+            provider=provider.name,
+            verdict=verdict,
+            headers=headers,
+            body=body,
+            error=error,
+            http_status=http_status,
+            code=code,
+        )
+    try:
+        parsed = provider.parse(json.loads(body))
+    except (ValueError, MalformedEvent) as exc:
+        error = str(exc) if isinstance(exc, MalformedEvent) else "the body is not valid JSON"
+        return _refuse(
+            provider=provider.name,
+            verdict=Verdict.VALID,
+            headers=headers,
+            body=body,
+            error=error,
+            http_status=400,
+            code="malformed_event",
+        )
+    known = parsed.type in provider.event_types
+    row = InboundWebhook(
+        provider=provider.name,
+        provider_event_id=parsed.event_id,
+        event_type=parsed.type,
+        occurred_at=parsed.occurred_at,
+        signature_verdict=Verdict.VALID,
+        status=Status.RECEIVED if known else Status.IGNORED,
+        error="" if known else f"unknown event type {parsed.type!r}",
+        headers=_kept(headers),
+        body=body.decode("utf-8", "replace"),
+        enqueued_at=timezone.now() if known else None,
+    )
+    try:
+        # Its own transaction (a savepoint inside a caller's): a duplicate's IntegrityError
+        # must not abort anything else.
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        return Answer(200, {"status": "duplicate", "event_id": parsed.event_id})
+    if not known:
+        return Answer(202, {"status": "ignored", "detail": row.error})
+    _publish(row.pk)
+    return Answer(202, {"status": "accepted", "id": str(row.pk)})
+
+
+def _publish(inbound_id: Any) -> None:
+    from integrations.tasks import inbound_process as task
+
+    def publish() -> None:
+        if not claims.enqueue(task, inbound_id):
+            # Redis is down: let the scanner publish it as soon as it can.
+            InboundWebhook.objects.filter(pk=inbound_id).update(enqueued_at=None)
+
+    transaction.on_commit(publish, robust=True)
+
+
+def _finish(inbound_id: Any, status: str, error: str = "") -> str:
+    claims.release(
+        InboundWebhook,
+        inbound_id,
+        status=status,
+        error=error[:1000],
+        processed_at=timezone.now(),
+    )
+    return status
+
+
+def inbound_process(*, inbound_id: Any) -> str:
+    """Process one stored message if nobody else is; returns its resulting status."""
+    ready = Q(signature_verdict=Verdict.VALID, status__in=[Status.RECEIVED, Status.PROCESSING])
+    if not claims.claim_one(
+        InboundWebhook,
+        inbound_id,
+        lease_seconds=LEASE_SECONDS,
+        ready=ready,
+        status=Status.PROCESSING,
+    ):
+        return "skipped"
+    row = InboundWebhook.objects.get(pk=inbound_id)
+    provider = PROVIDERS.get(row.provider)
+    if provider is None:
+        return _finish(row.pk, Status.FAILED, f"provider {row.provider!r} is no longer known")
+    try:
+        parsed = provider.parse(json.loads(row.body))
+        if parsed.type not in provider.event_types:
+            return _finish(row.pk, Status.IGNORED, f"unknown event type {parsed.type!r}")
+        outcome = provider.handler()(row, parsed)
+    except IntegrationError as exc:
+        if exc.transient:
+            # Back to received: the scanner publishes it again after the lease.
+            claims.release(
+                InboundWebhook,
+                row.pk,
+                status=Status.RECEIVED,
+                error=f"will retry: {exc.message}"[:1000],
+                enqueued_at=timezone.now(),
+            )
+            return "retry"
+        return _finish(row.pk, Status.FAILED, exc.message)
+    except (ValueError, MalformedEvent) as exc:
+        return _finish(row.pk, Status.FAILED, f"unreadable: {exc}")
+    except Exception as exc:  # a bug must not lose the message or kill the worker
+        logger.exception("inbound webhook %s failed", row.pk)
+        return _finish(row.pk, Status.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
+    return _finish(row.pk, outcome.status, outcome.note)
+
+
+def inbound_due() -> list[Any]:
+    """Received messages never processed (Redis was down) and dead workers' claims."""
+    return claims.take_due(
+        InboundWebhook,
+        ready=Q(signature_verdict=Verdict.VALID, status__in=[Status.RECEIVED, Status.PROCESSING]),
+        limit=500,
+        republish_after_seconds=LEASE_SECONDS,
+        order_by=("received_at",),
+    )
+
+
+def inbound_reprocess(*, actor: Actor, inbound_ids: list[Any], reason: str = "") -> int:
+    """Process verified messages again (after a fix, or to re-check one). Handlers are
+    idempotent: a status already applied is ignored."""
+    rows = list(
+        InboundWebhook.objects.filter(pk__in=inbound_ids, signature_verdict=Verdict.VALID)
+        .exclude(status=Status.PROCESSING)
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        InboundWebhook.objects.filter(pk__in=rows).update(
+            status=Status.RECEIVED, locked_until=None, enqueued_at=timezone.now()
+        )
+        for row in InboundWebhook.objects.filter(pk__in=rows):
+            audit_record(actor=actor, action="inbound_webhook.reprocess", target=row, reason=reason)
+        for pk in rows:
+            _publish(pk)
+    return len(rows)

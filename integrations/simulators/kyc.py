@@ -1,0 +1,113 @@
+"""The KYC provider simulator: checks created over HTTP, completed by a signed webhook.
+
+POST /sandbox/kyc-provider/checks (Bearer KYC_SANDBOX_API_KEY) creates a check (the same
+client_reference returns the same check). After KYC_SANDBOX_LATENCY_SECONDS it completes with
+`clear`, or `consider` when the subject's name contains "consider" or for
+KYC_SANDBOX_CONSIDER_PERCENT of checks, and sends `check.completed` signed with
+KYC_SANDBOX_WEBHOOK_SECRET.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations.checks import countdown
+from integrations.models import SandboxKycCheck
+from integrations.simulators.common import (
+    authorized,
+    callback_allowed,
+    error,
+    json_body,
+    new_id,
+    partner_event,
+    send_signed,
+)
+
+
+def result_for(name: str) -> str:
+    if "consider" in name.lower():
+        return "consider"
+    if random.randrange(100) < settings.KYC_SANDBOX_CONSIDER_PERCENT:  # noqa: S311
+        return "consider"
+    return "clear"
+
+
+def as_json(check: SandboxKycCheck) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "client_reference": check.client_reference,
+        "status": check.status,
+        "result": check.result or None,
+    }
+
+
+def _schedule(check_id: str) -> None:
+    from integrations.tasks import sandbox_kyc_complete
+
+    sandbox_kyc_complete.apply_async(
+        args=(check_id,), countdown=countdown(settings.KYC_SANDBOX_LATENCY_SECONDS)
+    )
+
+
+@csrf_exempt
+@require_POST
+def check_create(request: HttpRequest) -> JsonResponse:
+    if not authorized(request, settings.KYC_SANDBOX_API_KEY):
+        return error(401, "unauthorized", "a valid API key is required")
+    data = json_body(request)
+    if data is None:
+        return error(400, "invalid_json", "the body must be a JSON object")
+    reference = data.get("client_reference")
+    callback = data.get("callback_url")
+    subject = data.get("subject") if isinstance(data.get("subject"), dict) else {}
+    if not isinstance(reference, str) or not 0 < len(reference) <= 100:
+        return error(422, "invalid_request", "client_reference must be 1 to 100 characters")
+    if not isinstance(callback, str) or not callback_allowed(callback):
+        return error(422, "invalid_request", "callback_url must be this platform's /webhooks/")
+    existing = SandboxKycCheck.objects.filter(client_reference=reference).first()
+    if existing is not None:
+        return JsonResponse(as_json(existing), status=200)
+    name = str((subject or {}).get("name", ""))[:200]
+    try:
+        with transaction.atomic():
+            check = SandboxKycCheck.objects.create(
+                id=new_id("chk"),
+                client_reference=reference,
+                subject_name=name,
+                callback_url=callback,
+                result=result_for(name),
+            )
+            transaction.on_commit(lambda: _schedule(check.id))
+    except IntegrityError:
+        check = SandboxKycCheck.objects.get(client_reference=reference)
+        return JsonResponse(as_json(check), status=200)
+    return JsonResponse(as_json(check), status=201)
+
+
+def check_complete(*, check_id: str) -> str:
+    check = SandboxKycCheck.objects.filter(pk=check_id).first()
+    if check is None or check.status == SandboxKycCheck.Status.COMPLETED:
+        return "done"
+    event = partner_event(
+        event_id=f"evt_{check.id}",
+        type="check.completed",
+        data={
+            "check_id": check.id,
+            "client_reference": check.client_reference,
+            "result": check.result,
+            "reasons": ["sanctions_list_partial_match"] if check.result == "consider" else [],
+        },
+    )
+    if not send_signed(
+        url=check.callback_url, secret=settings.KYC_SANDBOX_WEBHOOK_SECRET, event=event
+    ):
+        return "retry"
+    SandboxKycCheck.objects.filter(pk=check.id).update(status=SandboxKycCheck.Status.COMPLETED)
+    return "completed"

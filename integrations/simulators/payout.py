@@ -1,0 +1,159 @@
+"""The payout partner simulator: a payout rail's HTTP API and its status webhooks.
+
+POST /sandbox/payout-partner/payouts (Bearer PAYOUT_SANDBOX_API_KEY) creates a payout (the
+same client_reference returns the same payout) and plans its life: accepted, then sent, or
+failed, or sent and later returned. Celery walks it one status at a time, every
+PAYOUT_SANDBOX_LATENCY_SECONDS, sending each status as a webhook signed with
+PAYOUT_SANDBOX_WEBHOOK_SECRET. Steer it by the beneficiary's name: containing "fail" fails,
+containing "return" is returned after being sent; otherwise PAYOUT_SANDBOX_FAILURE_PERCENT of
+payouts fail at random.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.checks import countdown
+from integrations.models import SandboxPayout
+from integrations.simulators.common import (
+    authorized,
+    callback_allowed,
+    error,
+    json_body,
+    new_id,
+    partner_event,
+    send_signed,
+)
+
+
+def plan_for(beneficiary_name: str) -> list[str]:
+    name = beneficiary_name.lower()
+    if "fail" in name:
+        return ["accepted", "failed"]
+    if "return" in name:
+        return ["accepted", "sent", "returned"]
+    if random.randrange(100) < settings.PAYOUT_SANDBOX_FAILURE_PERCENT:  # noqa: S311
+        return ["accepted", "failed"]
+    return ["accepted", "sent"]
+
+
+def as_json(payout: SandboxPayout) -> dict[str, Any]:
+    return {
+        "id": payout.id,
+        "client_reference": payout.client_reference,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "status": payout.status,
+        "created_at": payout.created_at.isoformat(),
+    }
+
+
+def _schedule(payout_id: str) -> None:
+    from integrations.tasks import sandbox_payout_advance
+
+    sandbox_payout_advance.apply_async(
+        args=(payout_id,), countdown=countdown(settings.PAYOUT_SANDBOX_LATENCY_SECONDS)
+    )
+
+
+def _validated(data: dict[str, Any]) -> dict[str, Any] | str:
+    reference = data.get("client_reference")
+    if not isinstance(reference, str) or not 0 < len(reference) <= 100:
+        return "client_reference must be a string of 1 to 100 characters"
+    try:
+        amount = Decimal(str(data.get("amount")))
+    except InvalidOperation:
+        return "amount must be a decimal string"
+    if not amount.is_finite() or amount <= 0:
+        return "amount must be positive"
+    currency = data.get("currency")
+    if not isinstance(currency, str) or len(currency) != 3:
+        return "currency must be an ISO 4217 code"
+    callback = data.get("callback_url")
+    if not isinstance(callback, str) or not callback_allowed(callback):
+        return "callback_url must be this platform's /webhooks/ URL"
+    beneficiary = data.get("beneficiary") or {}
+    name = beneficiary.get("name", "") if isinstance(beneficiary, dict) else ""
+    return {
+        "client_reference": reference,
+        "amount": str(data["amount"]),
+        "currency": currency.upper(),
+        "callback_url": callback,
+        "beneficiary_name": str(name)[:200],
+    }
+
+
+@csrf_exempt
+@require_POST
+def payout_create(request: HttpRequest) -> JsonResponse:
+    if not authorized(request, settings.PAYOUT_SANDBOX_API_KEY):
+        return error(401, "unauthorized", "a valid API key is required")
+    data = json_body(request)
+    if data is None:
+        return error(400, "invalid_json", "the body must be a JSON object")
+    fields = _validated(data)
+    if isinstance(fields, str):
+        return error(422, "invalid_request", fields)
+    existing = SandboxPayout.objects.filter(client_reference=fields["client_reference"]).first()
+    if existing is not None:
+        return JsonResponse(as_json(existing), status=200)
+    try:
+        with transaction.atomic():
+            payout = SandboxPayout.objects.create(
+                id=new_id("po"), plan=plan_for(fields["beneficiary_name"]), **fields
+            )
+            transaction.on_commit(lambda: _schedule(payout.id))
+    except IntegrityError:  # the same reference, concurrently: answer with the first one
+        payout = SandboxPayout.objects.get(client_reference=fields["client_reference"])
+        return JsonResponse(as_json(payout), status=200)
+    return JsonResponse(as_json(payout), status=201)
+
+
+@require_GET
+def payout_get(request: HttpRequest, payout_id: str) -> JsonResponse:
+    if not authorized(request, settings.PAYOUT_SANDBOX_API_KEY):
+        return error(401, "unauthorized", "a valid API key is required")
+    payout = SandboxPayout.objects.filter(pk=payout_id).first()
+    if payout is None:
+        return error(404, "not_found", "no such payout")
+    return JsonResponse(as_json(payout))
+
+
+def payout_advance(*, payout_id: str) -> str:
+    """Send the payout's next status; "retry" if our webhook endpoint did not acknowledge it."""
+    payout = SandboxPayout.objects.filter(pk=payout_id).first()
+    if payout is None or payout.webhooks_sent >= len(payout.plan):
+        return "done"
+    step = payout.webhooks_sent
+    status = payout.plan[step]
+    data: dict[str, Any] = {
+        "payout_id": payout.id,
+        "client_reference": payout.client_reference,
+        "status": status,
+        "amount": payout.amount,
+        "currency": payout.currency,
+    }
+    if status in ("failed", "returned"):
+        data["failure_code"] = "account_closed" if status == "returned" else "invalid_account"
+        data["failure_message"] = f"sandbox: the beneficiary's bank {status} the payout"
+    # Stable per step: a resend after a lost acknowledgement is a duplicate for the receiver.
+    event = partner_event(event_id=f"evt_{payout.id}_{step}", type=f"payout.{status}", data=data)
+    if not send_signed(
+        url=payout.callback_url, secret=settings.PAYOUT_SANDBOX_WEBHOOK_SECRET, event=event
+    ):
+        return "retry"
+    # Conditional: of two copies of this task, one advances the payout and schedules the next.
+    advanced = SandboxPayout.objects.filter(pk=payout.id, webhooks_sent=step).update(
+        webhooks_sent=step + 1, status=status
+    )
+    if advanced and step + 1 < len(payout.plan):
+        _schedule(payout.id)
+    return status

@@ -1,0 +1,13 @@
+"""The partner simulators, served by this project for the sandbox (`/sandbox/...`)."""
+
+from django.urls import path
+
+from integrations.simulators import kyc, payout
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("payout-partner/payouts", payout.payout_create, name="payout-create"),
+    path("payout-partner/payouts/<str:payout_id>", payout.payout_get, name="payout-get"),
+    path("kyc-provider/checks", kyc.check_create, name="kyc-check-create"),
+]

