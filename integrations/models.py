@@ -175,7 +175,28 @@ class InboundWebhook(models.Model):
         return f"{self.provider} {self.event_type or '?'} {self.provider_event_id}"
 
 
-class PayoutInstruction(models.Model):
+class PartnerRequest(models.Model):
+    """What every call to a partner keeps: its id there, retries, the claim lease, the last
+    status applied (older ones are ignored: partners' webhooks arrive out of order)."""
+
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # The partner's occurred-at of the last status applied: older ones are ignored.
+    last_status_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Last time a task was published for it: the scanner publishes again only after a lease.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
+class PayoutInstruction(PartnerRequest):
     """Our side of one payout at a partner: one per transfer and partner."""
 
     class Status(models.TextChoices):
@@ -190,18 +211,7 @@ class PayoutInstruction(models.Model):
     partner = models.CharField(max_length=50)
     transfer_id = models.BigIntegerField()
     transfer_reference = models.CharField(max_length=40)
-    external_id = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    # The partner's occurred-at of the last status applied: older ones are ignored.
-    last_status_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    # Last time a task was published for it: the scanner publishes again only after a lease.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=1000, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -213,7 +223,7 @@ class PayoutInstruction(models.Model):
         return f"{self.partner} payout of {self.transfer_reference} ({self.status})"
 
 
-class KycCheck(models.Model):
+class KycCheck(PartnerRequest):
     """Our side of one identity check at a KYC provider."""
 
     class Status(models.TextChoices):
@@ -227,17 +237,7 @@ class KycCheck(models.Model):
     profile_id = models.BigIntegerField()
     # The compliance.submitted event that asked for it (one check per submission).
     event_id = models.UUIDField()
-    external_id = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    last_status_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    # Last time a task was published for it: the scanner publishes again only after a lease.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=1000, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
