@@ -1,5 +1,7 @@
 """The demo command fills every screen and is idempotent."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
@@ -33,3 +35,10 @@ def test_a_second_run_creates_nothing_twice() -> None:
     first = counts()
     call_command("demo_data", verbosity=0)
     assert counts() == first
+
+
+def test_the_demo_ledger_verifies() -> None:
+    call_command("demo_data", verbosity=0)
+    out = StringIO()
+    call_command("ledger_verify", stdout=out)
+    assert out.getvalue().startswith("OK:")
