@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from fintech.customers.models import Profile
+from fintech.wallets.selectors import wallet_owner
 from ledger.selectors import AccountSummary, Statement, account_statement, wallet_balances
-
-
-def wallet_owner(profile: Profile) -> str:
-    """The ledger owner of a profile's wallets (see ledger.chart.wallet_account)."""
-    return f"profile:{profile.pk}"
 
 
 def profile_balances(*, profile: Profile) -> list[AccountSummary]:

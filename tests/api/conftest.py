@@ -20,9 +20,7 @@ from fintech.api.scopes import ALL_SCOPES
 from fintech.api.services import IssuedClient, api_client_create
 from fintech.core.services import Actor
 from fintech.customers.models import Profile
-from ledger.chart import funding_partner_account, wallet_account
-from ledger.services import PostingSpec, entry_post
-from tests.builders import build_beneficiary, build_profile
+from tests.builders import build_beneficiary, build_profile, build_wallet_funding
 
 OPS = Actor.system("test-api")
 
@@ -95,17 +93,8 @@ def api_for(client: Client, issued: IssuedClient, scope: str | None = None) -> A
 
 
 def fund_wallet(profile: Profile, currency: str, amount_minor: int) -> None:
-    """Money arrives in the profile's wallet from a funding partner (through the ledger)."""
-    wallet = wallet_account(owner=f"profile:{profile.pk}", currency=currency)
-    partner = funding_partner_account(partner="test-bank", currency=currency)
-    entry_post(
-        idempotency_key=f"test-funding:{uuid.uuid4()}",
-        postings=[
-            PostingSpec.debit(partner.pk, amount_minor, currency),
-            PostingSpec.credit(wallet.pk, amount_minor, currency),
-        ],
-        memo=f"Top-up {currency}",
-    )
+    """Money arrives in the profile's wallet from the funding bank (through the service)."""
+    build_wallet_funding(profile=profile, currency=currency, amount_minor=amount_minor)
 
 
 @pytest.fixture
