@@ -17,13 +17,15 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from fintech.core.errors import ValidationFailed
+from fintech.core.money import format_minor
 from fintech.customers.admin_helpers import action_with_reason, actor_for_request
 from fintech.customers.models import Membership, Profile
 from fintech.customers.services import membership_add, membership_remove, profile_create
 from fintech.customers.validators import profile_input_clean
+from fintech.wallets.selectors import profile_wallet_balances
 
 PROFILE_FIELDS = [
     "kind",
@@ -99,7 +101,13 @@ class ProfileAdmin(admin.ModelAdmin):
     search_fields = ["legal_name", "registration_number", "email"]
     date_hierarchy = "created_at"
     inlines = [MembershipInline]
-    readonly_fields = [*PROFILE_FIELDS, "compliance_link", "created_at", "updated_at"]
+    readonly_fields = [
+        *PROFILE_FIELDS,
+        "compliance_link",
+        "wallet_balances",
+        "created_at",
+        "updated_at",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Profile]:
         return (
@@ -122,7 +130,7 @@ class ProfileAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
             return tuple(PROFILE_FIELDS)
-        return (*PROFILE_FIELDS, "compliance_link", "created_at", "updated_at")
+        return (*PROFILE_FIELDS, "compliance_link", "wallet_balances", "created_at", "updated_at")
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[InlineModelAdmin[Any, Any]]]:
         return [MembershipInline] if obj is not None else []
@@ -159,6 +167,29 @@ class ProfileAdmin(admin.ModelAdmin):
         url = reverse("admin:compliance_compliancestatus_change", args=[status.pk])
         flag = f" (review required: {status.review_reason})" if status.review_required else ""
         return format_html('<a href="{}">{}</a>{}', url, status.get_state_display(), flag)
+
+    @admin.display(description="wallet balances")
+    def wallet_balances(self, obj: Profile) -> str:
+        # From the ledger (the source of truth): posted, held and available, with a link to
+        # each wallet's statement.
+        wallets = profile_wallet_balances(profile=obj)
+        if not wallets:
+            return "no wallets yet"
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{} {}</a> (held {}, available {})</li>',
+            (
+                (
+                    reverse("admin:ledger_account_statement", args=[w.id]),
+                    format_minor(w.posted_minor, currency),
+                    currency,
+                    format_minor(w.held_minor, currency),
+                    format_minor(w.available_minor, currency),
+                )
+                for currency, w in sorted(wallets.items())
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows)
 
 
 class MembershipAddForm(forms.ModelForm):
