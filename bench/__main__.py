@@ -6,12 +6,21 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.ledger_postings", "bench.ledger_hot_wallet", "bench.ledger_balance_read"]
+BENCHMARKS = [
+    "bench.ledger_postings",
+    "bench.ledger_hot_wallet",
+    "bench.ledger_balance_read",
+    "bench.api_create_transfer",
+    "bench.webhooks_inbound",
+    "bench.webhooks_outbound",
+]
 
 
 def main() -> int:
     failed = []
-    for module in BENCHMARKS:
+    # `python -m bench ledger_postings api_create_transfer` runs only those.
+    chosen = [f"bench.{name}" for name in sys.argv[1:]] or BENCHMARKS
+    for module in chosen:
         code = subprocess.run([sys.executable, "-m", module], check=False).returncode
         if code:
             failed.append(module)
