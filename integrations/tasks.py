@@ -50,6 +50,15 @@ def inbound_process(inbound_id: str) -> str:
     return process(inbound_id=inbound_id)
 
 
+@shared_task(name="integrations.inbound_drain", ignore_result=True)
+def inbound_drain() -> int:
+    """Publish `inbound_process` for the ids the webhook endpoint pushed (see
+    integrations/inbound/handoff.py)."""
+    from integrations.inbound.handoff import drain
+
+    return drain()
+
+
 @shared_task(name="integrations.payout_submit", ignore_result=True)
 def payout_submit(instruction_id: str) -> str:
     from integrations.connectors.payout.sandbox.handlers import payout_submit as submit
@@ -70,11 +79,14 @@ def scan_due() -> dict[str, int]:
     down, rows whose worker died). The database is the source of truth, Redis only a nudge."""
     from integrations.connectors.kyc.sandbox.handlers import kyc_checks_due
     from integrations.connectors.payout.sandbox.handlers import payouts_due
+    from integrations.inbound.handoff import drain
     from integrations.inbound.services import inbound_due
     from integrations.webhooks.services import deliveries_due
 
     return {
         "deliveries": enqueue(webhook_deliver, *deliveries_due()),
+        # Ids the webhook endpoint handed off that no drain took (a lost kick or worker).
+        "inbound_handed_off": drain(),
         "inbound": enqueue(inbound_process, *inbound_due()),
         "payouts": enqueue(payout_submit, *payouts_due()),
         "kyc_checks": enqueue(kyc_check_create, *kyc_checks_due()),

@@ -9,14 +9,16 @@ applied) and records the outcome. Every refusal is recorded with its verdict and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from fintech.core.services import Actor, audit_record
@@ -132,40 +134,87 @@ def inbound_receive(*, provider_name: str, headers: dict[str, str], body: bytes)
             code="malformed_event",
         )
     known = parsed.type in provider.event_types
-    row = InboundWebhook(
-        provider=provider.name,
-        provider_event_id=parsed.event_id,
-        event_type=parsed.type,
-        occurred_at=parsed.occurred_at,
-        signature_verdict=Verdict.VALID,
-        status=Status.RECEIVED if known else Status.IGNORED,
-        error="" if known else f"unknown event type {parsed.type!r}",
-        headers=_kept(headers),
-        body=body.decode("utf-8", "replace"),
-        enqueued_at=timezone.now() if known else None,
-    )
-    try:
-        # Its own transaction (a savepoint inside a caller's): a duplicate's IntegrityError
-        # must not abort anything else.
-        with transaction.atomic():
-            row.save(force_insert=True)
-    except IntegrityError:
+    inbound_id = uuid.uuid4()
+    now = timezone.now()
+    error = "" if known else f"unknown event type {parsed.type!r}"
+    with connection.cursor() as cursor:
+        # One statement, committed on its own (autocommit; inside a caller's transaction it
+        # joins it): the row is durable before we answer, and a duplicate is told by the
+        # unique key without an exception, a savepoint or a BEGIN/COMMIT round trip.
+        cursor.execute(
+            _insert_once_sql(),
+            [
+                inbound_id,
+                provider.name,
+                parsed.event_id,
+                parsed.type,
+                parsed.occurred_at,
+                Verdict.VALID.value,
+                (Status.RECEIVED if known else Status.IGNORED).value,
+                json.dumps(_kept(headers)),
+                body.decode("utf-8", "replace"),
+                error,
+                0,
+                now if known else None,
+                now,
+            ],
+        )
+        stored = cursor.rowcount == 1
+    if not stored:
         return Answer(200, {"status": "duplicate", "event_id": parsed.event_id})
     if not known:
-        return Answer(202, {"status": "ignored", "detail": row.error})
-    _publish(row.pk)
-    return Answer(202, {"status": "accepted", "id": str(row.pk)})
+        return Answer(202, {"status": "ignored", "detail": error})
+    _publish(inbound_id)
+    return Answer(202, {"status": "accepted", "id": str(inbound_id)})
+
+
+@functools.cache
+def _insert_once_sql() -> str:
+    """INSERT of a verified message that does nothing if the provider's event id is stored.
+
+    The conflict target repeats the partial unique constraint `inbound_webhook_once` (its
+    columns and its condition), so only that key makes a duplicate."""
+    meta = InboundWebhook._meta
+    names = [
+        "id",
+        "provider",
+        "provider_event_id",
+        "event_type",
+        "occurred_at",
+        "signature_verdict",
+        "status",
+        "headers",
+        "body",
+        "error",
+        "attempts",
+        "enqueued_at",
+        "received_at",
+    ]
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        field = meta.get_field(name)
+        assert isinstance(field, Field)  # a concrete column, not a relation
+        return quote(field.column)
+
+    columns = [column(name) for name in names]
+    values = ["%s::jsonb" if name == "headers" else "%s" for name in names]
+    provider, event_id = column("provider"), column("provider_event_id")
+    verdict = column("signature_verdict")
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 (names from _meta)
+        f"VALUES ({', '.join(values)}) "
+        f"ON CONFLICT ({provider}, {event_id}) "
+        f"WHERE {verdict} = 'valid' AND NOT {event_id} = '' DO NOTHING"
+    )
 
 
 def _publish(inbound_id: Any) -> None:
-    from integrations.tasks import inbound_process as task
+    from integrations.inbound.handoff import hand_off
 
-    def publish() -> None:
-        if not claims.enqueue(task, inbound_id):
-            # Redis is down: let the scanner publish it as soon as it can.
-            InboundWebhook.objects.filter(pk=inbound_id).update(enqueued_at=None)
-
-    transaction.on_commit(publish, robust=True)
+    # After commit, never before: the worker must find the row. (Outside a transaction,
+    # as on the request path, that is at once.)
+    transaction.on_commit(lambda: hand_off(inbound_id), robust=True)
 
 
 def _finish(inbound_id: Any, status: str, error: str = "") -> str:

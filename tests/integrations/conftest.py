@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import pytest
 from django.db import connection
 from standardwebhooks import Webhook
@@ -192,6 +193,9 @@ def point_celery_at(url: str) -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # kombu keeps producer pools per broker URL in a global registry: without this, pointing
+    # back at a URL used before would hand out the producer pool closed above.
+    kombu.pools.reset()
 
 
 @pytest.fixture(scope="session")

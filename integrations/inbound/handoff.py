@@ -1,0 +1,105 @@
+"""Handing stored inbound webhooks to the workers, cheaply, on the request path.
+
+A Celery publish costs about four times a plain Redis command (message envelope, kombu's
+channel and client set-up), and the endpoint's job is to answer fast. So the request pushes
+only the row id onto a Redis list (one LPUSH, on the broker's own Redis), and a drain task
+pops the ids and publishes one `integrations.inbound_process` per id from the worker.
+
+Nothing waits on the list for long, and nothing is lost with it:
+- the push that finds the list empty (LPUSH answers 1) publishes a drain, and a drain stops
+  only after it has seen the list empty; so every id on the list has a drain coming, and
+  under load one drain serves many requests;
+- the beat scanner (`integrations.scan_due`, every few seconds) drains too, in case a
+  drain's publish or its worker was lost;
+- the database stays the source of truth: a row whose push failed has `enqueued_at` cleared
+  and the scanner publishes it at its next tick; a row whose id was lost with Redis (a
+  restart without persistence, a drain killed mid-way) is republished by the scanner once
+  its `enqueued_at` is older than the lease.
+With a broker that is not Redis, the request publishes the task itself, as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import redis
+from celery import Task, current_app
+from django.conf import settings
+
+from integrations import claims
+from integrations.models import InboundWebhook
+
+logger = logging.getLogger(__name__)
+
+KEY = "integrations:inbound:received"
+DRAIN_BATCH = 100
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    timeout = settings.CELERY_BROKER_CONNECTION_TIMEOUT
+    # Fails fast when Redis is down, like the broker's publish: the scanner takes over.
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
+def _redis() -> redis.Redis | None:
+    """A client of the broker's Redis (the broker URL, not REDIS_URL: they may differ), or
+    None if the broker is not Redis."""
+    url = str(current_app.conf.broker_url or "")
+    return _client(url) if url.startswith(("redis://", "rediss://")) else None
+
+
+def hand_off(inbound_id: Any) -> None:
+    """After commit: get stored row `inbound_id` processed soon. Never raises."""
+    from integrations.tasks import inbound_drain, inbound_process
+
+    client = _redis()
+    if client is None:
+        published = claims.enqueue(inbound_process, inbound_id) == 1
+    else:
+        try:
+            first = client.lpush(KEY, str(inbound_id)) == 1
+            published = True
+        except redis.RedisError:
+            logger.warning("could not hand off inbound webhook %s; the scanner will", inbound_id)
+            published = first = False
+        if first:
+            # The list was empty: no drain is due to see this id; start one.
+            _kick(inbound_drain)
+    if not published:
+        # Redis is down: the scanner publishes rows without `enqueued_at` at its next tick.
+        InboundWebhook.objects.filter(pk=inbound_id).update(enqueued_at=None)
+
+
+def _kick(task: Task) -> None:
+    try:
+        task.apply_async(retry=False)
+    except Exception:  # the broker failed: the scanner's drain takes the list at its next tick
+        logger.warning("could not publish %s; the scanner will drain", task.name)
+
+
+def drain() -> int:
+    """Publish a processing task for every id on the list; returns how many were published."""
+    from integrations.tasks import inbound_process
+
+    client = _redis()
+    if client is None:
+        return 0
+    published = 0
+    while True:
+        try:
+            popped: list[bytes] | None = client.rpop(KEY, DRAIN_BATCH)  # type: ignore[assignment]
+        except redis.RedisError:
+            logger.warning("could not drain %s; the next drain will", KEY)
+            return published
+        if not popped:
+            return published
+        ids = [pk.decode() for pk in popped]
+        sent = claims.enqueue(inbound_process, *ids)
+        published += sent
+        if sent < len(ids):
+            # The broker failed mid-way: the scanner publishes the rest at its next tick.
+            InboundWebhook.objects.filter(pk__in=ids[sent:]).update(enqueued_at=None)
+            return published
