@@ -7,6 +7,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from encrypted_fields.fields import EncryptedTextField
 from oauth2_provider.settings import oauth2_settings
 
 from fintech.api.scopes import ALL_SCOPES
@@ -85,7 +86,9 @@ class IdempotencyRecord(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
-    response_body = models.TextField(blank=True)
+    # Encrypted at rest: a stored response can hold a secret shown once (a webhook
+    # endpoint's whsec_ key) or a customer's details, and is kept for a day or more.
+    response_body = EncryptedTextField(blank=True, null=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

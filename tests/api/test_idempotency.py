@@ -304,3 +304,14 @@ def test_fifty_concurrent_retries_make_one_transfer(live_server) -> None:
     )
     assert OutboxEvent.objects.filter(type="transfer.funded", profile_id=profile.pk).count() == 1
     connection.close()
+
+
+def test_stored_responses_are_encrypted_at_rest(alice_api) -> None:
+    quote = create_quote(alice_api)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response_body FROM api_idempotencyrecord")
+        raw = [row[0] for row in cursor.fetchall()]
+    assert raw
+    assert all(quote["id"] not in (body or "") for body in raw)
+    stored = IdempotencyRecord.objects.get(response_status=201)
+    assert json.loads(stored.response_body)["id"] == quote["id"]
