@@ -82,6 +82,15 @@ def take_due(
     return ids
 
 
+def publish_taken(task: Task, model: type[models.Model], ids: list[Any]) -> int:
+    """Publish rows stamped by `take_due`. Those the broker refused are un-stamped, so the next
+    scanner tick (seconds) tries them again instead of waiting out the republish window."""
+    published = enqueue(task, *ids)
+    if published < len(ids):
+        model._default_manager.filter(pk__in=ids[published:]).update(enqueued_at=None)
+    return published
+
+
 def enqueue(task: Task, *ids: Any) -> int:
     """Publish one task per id; a broker failure is logged, not raised: the row stays due and
     the beat scanner publishes it later. Returns how many were published."""

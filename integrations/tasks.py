@@ -15,7 +15,7 @@ from celery import Task, shared_task
 from fintech.core.services import outbox_requeue
 from integrations import relay
 from integrations.checks import countdown
-from integrations.claims import enqueue
+from integrations.claims import publish_taken
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +81,16 @@ def scan_due() -> dict[str, int]:
     from integrations.connectors.payout.sandbox.handlers import payouts_due
     from integrations.inbound.handoff import drain
     from integrations.inbound.services import inbound_due
+    from integrations.models import InboundWebhook, KycCheck, PayoutInstruction, WebhookDelivery
     from integrations.webhooks.services import deliveries_due
 
     return {
-        "deliveries": enqueue(webhook_deliver, *deliveries_due()),
+        "deliveries": publish_taken(webhook_deliver, WebhookDelivery, deliveries_due()),
         # Ids the webhook endpoint handed off that no drain took (a lost kick or worker).
         "inbound_handed_off": drain(),
-        "inbound": enqueue(inbound_process, *inbound_due()),
-        "payouts": enqueue(payout_submit, *payouts_due()),
-        "kyc_checks": enqueue(kyc_check_create, *kyc_checks_due()),
+        "inbound": publish_taken(inbound_process, InboundWebhook, inbound_due()),
+        "payouts": publish_taken(payout_submit, PayoutInstruction, payouts_due()),
+        "kyc_checks": publish_taken(kyc_check_create, KycCheck, kyc_checks_due()),
     }
 
 

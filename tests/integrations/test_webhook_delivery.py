@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fintech.celery import app as celery_app
 from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -198,3 +199,24 @@ def test_an_unreachable_endpoint_is_an_attempt_with_its_error(alice) -> None:
     attempt = WebhookAttempt.objects.get(delivery_id=delivery_id)
     assert attempt.status_code is None
     assert "ConnectionError" in attempt.error
+
+
+def test_a_delivery_the_broker_refused_is_retried_at_the_next_tick(alice, receiver) -> None:
+    from integrations.tasks import scan_due
+    from tests.integrations.conftest import free_port, point_celery_at
+
+    subscribe(alice, receiver)
+    event_dispatch(event_id=str(latest_event(alice, "business.verified").pk))
+    delivery = WebhookDelivery.objects.get(endpoint__profile=alice)
+    make_due(delivery.pk)
+    # Its first publish was lost long ago: the scanner should publish it now.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(enqueued_at=None)
+    original = celery_app.conf.broker_url
+    point_celery_at(f"redis://127.0.0.1:{free_port()}/0")  # Redis is down
+    try:
+        assert scan_due()["deliveries"] == 0  # taken, but the broker refused it
+    finally:
+        point_celery_at(original)
+    # Not stamped as published: the next scan (seconds later) publishes it, not the lease.
+    delivery.refresh_from_db()
+    assert delivery.enqueued_at is None
