@@ -21,6 +21,8 @@ from fintech.api.tasks import idempotency_purge_task
 from fintech.core.models import OutboxEvent
 from fintech.quotes.models import Quote
 from fintech.transfers.models import Transfer, TransferTransition
+from fintech.wallets.selectors import profile_wallet_balances
+from ledger.selectors import entry_by_idempotency_key
 from tests.api.conftest import api_for, create_quote, fetch_token, fund_wallet, issue_client
 from tests.builders import build_beneficiary, build_profile, build_user
 
@@ -303,6 +305,13 @@ def test_fifty_concurrent_retries_make_one_transfer(live_server) -> None:
         TransferTransition.objects.filter(transfer_id=transfer_id, transition="fund").count() == 1
     )
     assert OutboxEvent.objects.filter(type="transfer.funded", profile_id=profile.pk).count() == 1
+    # One ledger entry: the wallet was debited exactly once.
+    reference = Transfer.objects.get(pk=transfer_id).reference
+    assert entry_by_idempotency_key(idempotency_key=f"transfer:{reference}:fund") is not None
+    wallet = profile_wallet_balances(profile=profile)["GBP"]
+    assert (
+        wallet.posted_minor == 1_000_000 - Transfer.objects.get(pk=transfer_id).source_amount_minor
+    )
     connection.close()
 
 
