@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from iso4217 import Currency
-
 from fintech.core.errors import FieldError, ValidationFailed
+
+# One source for ISO 4217 exponents: the ledger's (it cannot import us; we can import it).
+from ledger.currency import currency_exponent
 
 # Currencies the platform moves money in. A new currency is a line here (and rates for it).
 SUPPORTED_CURRENCIES: tuple[str, ...] = (
@@ -23,17 +24,6 @@ SUPPORTED_CURRENCIES: tuple[str, ...] = (
 MAX_MAJOR_UNITS = Decimal("1000000000")
 
 _DECIMAL_STRING = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def currency_exponent(code: str) -> int:
-    """The ISO 4217 minor-unit exponent (GBP 2, JPY 0, KWD 3)."""
-    try:
-        exponent = Currency(code).exponent
-    except ValueError as exc:
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code") from exc
-    if exponent is None:
-        raise ValueError(f"{code!r} has no minor unit (not a currency we can move)")
-    return int(exponent)
 
 
 def is_supported_currency(code: str) -> bool:
