@@ -9,6 +9,7 @@ idempotency key is `transfer:<reference>:<step>`, so a retried step returns its 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ledger import chart
 from ledger.errors import UnknownEntry
@@ -47,7 +48,14 @@ def C(account: Account, amount: int, currency: str) -> PostingSpec:
 
 
 def wallet_fund(
-    *, owner: str, currency: str, amount_minor: int, partner: str, key: str
+    *,
+    owner: str,
+    currency: str,
+    amount_minor: int,
+    partner: str,
+    key: str,
+    memo: str = "",
+    metadata: dict[str, Any] | None = None,
 ) -> JournalEntry:
     """Money received at our funding bank for a customer: Dr funding partner, Cr wallet."""
     return entry_post(
@@ -60,7 +68,8 @@ def wallet_fund(
             ),
             C(chart.wallet_account(owner=owner, currency=currency), amount_minor, currency),
         ],
-        memo=f"wallet funding {owner}",
+        memo=memo or f"wallet funding {owner}",
+        metadata=metadata,
     )
 
 

@@ -11,9 +11,8 @@ from fintech.core.money import format_minor, validate_currency
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.customers.models import Profile
 from fintech.wallets.selectors import wallet_owner
-from ledger import chart
+from ledger import transfer_postings as ledger_steps
 from ledger.selectors import entry_by_idempotency_key
-from ledger.services import PostingSpec, entry_post
 
 # The bank where customers pay in, until a funding-partner connector names its own.
 DEFAULT_FUNDING_PARTNER = "sandbox-bank"
@@ -44,16 +43,14 @@ def wallet_fund(
             [FieldError("external_reference", "required", "the bank's payment reference")]
         )
     owner = wallet_owner(profile)
-    wallet = chart.wallet_account(owner=owner, currency=currency)
-    funding = chart.funding_partner_account(partner=partner, currency=currency)
     key = f"wallet-funding:{partner}:{external_reference.strip()}"
     replay = entry_by_idempotency_key(idempotency_key=key) is not None
-    entry = entry_post(
-        idempotency_key=key,
-        postings=[
-            PostingSpec.debit(funding.pk, amount_minor, currency),
-            PostingSpec.credit(wallet.pk, amount_minor, currency),
-        ],
+    entry = ledger_steps.wallet_fund(
+        owner=owner,
+        currency=currency,
+        amount_minor=amount_minor,
+        partner=partner,
+        key=key,
         memo=f"wallet funding {owner} via {partner} ({external_reference})",
         metadata={"profile_id": profile.pk, "partner": partner},
     )  # the same reference with another amount raises IdempotencyConflict
