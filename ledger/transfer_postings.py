@@ -27,7 +27,9 @@ class TransferMoney:
     fee_minor: int  # in the source currency
     target_currency: str
     target_minor: int  # what the beneficiary receives
-    margin_minor: int  # in the target currency: converted-at-mid minus target
+    # In the target currency: converted-at-mid minus target. Negative on a tiny transfer whose
+    # rounding gave the customer more than mid would: then it is a loss, debited to revenue.
+    margin_minor: int
     funding_partner: str
     payout_partner: str
 
@@ -95,8 +97,11 @@ def submit(t: TransferMoney) -> JournalEntry:
     ]
     if t.fee_minor:
         legs.append(C(chart.fee_revenue_account(currency=src), t.fee_minor, src))
-    if t.margin_minor:
-        legs.append(C(chart.fx_margin_revenue_account(currency=tgt), t.margin_minor, tgt))
+    margin_account = chart.fx_margin_revenue_account(currency=tgt)
+    if t.margin_minor > 0:
+        legs.append(C(margin_account, t.margin_minor, tgt))
+    elif t.margin_minor < 0:
+        legs.append(D(margin_account, -t.margin_minor, tgt))
     return entry_post(
         idempotency_key=t.key("submit"),
         postings=legs,

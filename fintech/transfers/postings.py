@@ -44,7 +44,7 @@ def transfer_money(transfer: Transfer) -> ledger_steps.TransferMoney:
         fee_minor=transfer.fee_minor,
         target_currency=transfer.target_currency,
         target_minor=transfer.target_amount_minor,
-        margin_minor=max(converted_at_mid - transfer.target_amount_minor, 0),
+        margin_minor=converted_at_mid - transfer.target_amount_minor,
         funding_partner=DEFAULT_FUNDING_PARTNER,
         payout_partner=DEFAULT_PAYOUT_PARTNER,
     )

@@ -4,6 +4,7 @@ One test per step, as accounting scenarios: each checks every balance the step m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
@@ -169,3 +170,16 @@ def test_refunded_after_completion_unwinds_everything_to_the_payers_bank(funded_
     flows.refund(T1, completed=True)
     assert balances() == ZERO
     assert ledger_verify_report().ok
+
+
+def test_a_negative_margin_is_booked_as_a_loss(funded_wallet, check_deferred):
+    # A tiny fixed-target transfer can round in the customer's favour: at mid the converted
+    # amount is worth 1 minor unit less than the beneficiary gets. The books show that loss.
+    tiny = replace(T1, reference="T-tiny", target_minor=100, margin_minor=-1)
+    flows.fund(tiny)
+    flows.submit(tiny)
+    check_deferred()
+    after = balances()
+    assert after["margin EUR"] == -1
+    assert after["fx EUR"] == -99  # the target bought at its mid value
+    assert after["clearing EUR"] == 100
