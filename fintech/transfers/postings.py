@@ -1,18 +1,16 @@
 """A transfer's money in the ledger: which entries each step posts (see docs/ledger.md).
 
 The ledger's `transfer_postings` holds the postings; this module describes a transfer's
-money in the ledger's plain terms and announces every entry as a `ledger.entry.created`
-event. Called by the transfer services inside the transaction of each FSM transition.
+money in the ledger's plain terms and picks the step. Called by the transfer services inside
+the transaction of each FSM transition (which also announce each entry as an event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fintech.core.money import convert_minor
 from fintech.transfers.models import Transfer
 from fintech.wallets.selectors import wallet_owner
-from fintech.wallets.services import DEFAULT_FUNDING_PARTNER, ledger_entries_announce
+from fintech.wallets.services import DEFAULT_FUNDING_PARTNER
 from ledger import transfer_postings as ledger_steps
 
 # The entry type, for annotations only (fintech never imports ledger.models).
@@ -50,41 +48,29 @@ def transfer_money(transfer: Transfer) -> ledger_steps.TransferMoney:
     )
 
 
-def _post(transfer: Transfer, step: Callable[[], list[JournalEntry]]) -> list[JournalEntry]:
-    entries = step()
-    ledger_entries_announce(entries=entries, profile_id=transfer.profile_id)
-    return entries
-
-
 def post_fund(transfer: Transfer, source_state: str) -> list[JournalEntry]:
-    money = transfer_money(transfer)
-    return _post(transfer, lambda: [ledger_steps.fund(money)])
+    return [ledger_steps.fund(transfer_money(transfer))]
 
 
 def post_submit(transfer: Transfer, source_state: str) -> list[JournalEntry]:
-    money = transfer_money(transfer)
-    return _post(transfer, lambda: [ledger_steps.submit(money)])
+    return [ledger_steps.submit(transfer_money(transfer))]
 
 
 def post_complete(transfer: Transfer, source_state: str) -> list[JournalEntry]:
-    money = transfer_money(transfer)
-    return _post(transfer, lambda: [ledger_steps.complete(money)])
+    return [ledger_steps.complete(transfer_money(transfer))]
 
 
 def post_fail(transfer: Transfer, source_state: str) -> list[JournalEntry]:
-    money = transfer_money(transfer)
-    return _post(transfer, lambda: ledger_steps.fail(money))
+    return ledger_steps.fail(transfer_money(transfer))
 
 
 def post_cancel(transfer: Transfer, source_state: str) -> list[JournalEntry]:
     if source_state == Transfer.State.CREATED:
         return []  # nothing was posted, nothing to give back
-    money = transfer_money(transfer)
     submitted = source_state == Transfer.State.PROCESSING
-    return _post(transfer, lambda: ledger_steps.cancel(money, submitted=submitted))
+    return ledger_steps.cancel(transfer_money(transfer), submitted=submitted)
 
 
 def post_refund(transfer: Transfer, source_state: str) -> list[JournalEntry]:
-    money = transfer_money(transfer)
     completed = source_state == Transfer.State.COMPLETED
-    return _post(transfer, lambda: ledger_steps.refund(money, completed=completed))
+    return ledger_steps.refund(transfer_money(transfer), completed=completed)

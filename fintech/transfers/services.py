@@ -36,6 +36,7 @@ from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
 from fintech.transfers import postings
 from fintech.transfers.models import Transfer, TransferTransition
+from fintech.wallets.services import ledger_entries_announce
 from ledger.errors import LedgerError
 
 # Crockford's base32: no I, L, O or U, so a reference read over the phone is unambiguous.
@@ -317,6 +318,7 @@ def _transition(
                 code=exc.code,
                 status=exc.status,
             ) from exc
+        ledger_entries_announce(entries=entries, profile_id=transfer.profile_id)
 
         TransferTransition.objects.create(
             transfer=transfer,

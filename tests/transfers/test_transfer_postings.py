@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from fintech.core.errors import LedgerRefused
+from fintech.core.models import OutboxEvent
 from fintech.core.money import convert_minor
 from fintech.transfers.models import Transfer
 from fintech.transfers.postings import DEFAULT_PAYOUT_PARTNER
@@ -74,6 +75,11 @@ def test_fund_moves_the_source_amount_from_wallet_to_clearing(opening) -> None:
     assert after["wallet"] == before["wallet"] - s
     assert after["clearing src"] == before["clearing src"] + s
     assert_books_balance()
+    # The entry is announced in the same transaction, with its ledger key.
+    announced = OutboxEvent.objects.filter(
+        type="ledger.entry.created", profile_id=transfer.profile_id
+    ).values_list("payload__idempotency_key", flat=True)
+    assert f"transfer:{transfer.reference}:fund" in list(announced)
 
 
 def test_submit_converts_and_books_fee_and_margin(opening) -> None:
