@@ -373,8 +373,6 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 # Idempotency keys are kept at least 24 hours (IETF draft, Stripe), then purged.
 API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
-# An "in progress" key older than this is taken to be abandoned (its request died).
-API_IDEMPOTENCY_LOCK_SECONDS = env_int("API_IDEMPOTENCY_LOCK_SECONDS", 60, minimum=5)
 API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=1)
 
 # Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.

@@ -21,6 +21,7 @@ from django.db import transaction
 from fintech.core.models import OutboxEvent
 from fintech.core.selectors import outbox_event_get
 from fintech.core.services import outbox_claim_batch, outbox_mark_dispatched
+from integrations.signals import relay_kick_clear
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
 
     limit = limit or settings.OUTBOX_RELAY_BATCH_SIZE
     published: list[object] = []
+    relay_kick_clear()  # before the claim: see integrations/signals.py
     with transaction.atomic():
         events = outbox_claim_batch(limit=limit)
         for event in events:

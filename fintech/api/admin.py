@@ -80,11 +80,10 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
         "application",
         "method",
         "path",
-        "state",
         "response_status",
         "created_at",
     ]
-    list_filter = ["state", "response_status"]
+    list_filter = ["response_status"]
     search_fields = ["key", "path", "request_id", "application__client_id"]
     list_select_related = ["application"]
     date_hierarchy = "created_at"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -59,17 +57,14 @@ class ApiClient(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """One Idempotency-Key of one application: the request's fingerprint and, once it has run,
-    the response to replay.
+    """One Idempotency-Key of one application: the request's fingerprint and the response to
+    replay.
 
-    The row is inserted "in progress" before the request executes (the unique constraint makes
-    exactly one concurrent request the owner); the response is stored in the same transaction
-    as the effects it describes. Rows are purged after API_IDEMPOTENCY_TTL_HOURS.
+    Inserted in the same transaction as the effects it describes, so a row exists only for a
+    request that ran to a stored outcome. While a request runs, its key is held by a
+    PostgreSQL advisory lock, not by a row: a crash releases it with the connection and leaves
+    nothing behind. Rows are purged after API_IDEMPOTENCY_TTL_HOURS.
     """
-
-    class State(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
 
     application = models.ForeignKey(
         oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
@@ -78,19 +73,13 @@ class IdempotencyRecord(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=255)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
-    # Who holds the key while it runs: a request that finds it in progress for longer than
-    # API_IDEMPOTENCY_LOCK_SECONDS (its owner crashed) takes it over by changing this.
-    owner = models.UUIDField(default=uuid.uuid4)
-    locked_at = models.DateTimeField()
     request_id = models.CharField(max_length=64, blank=True)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField()
     response_headers = models.JSONField(default=dict, blank=True)
     # Encrypted at rest: a stored response can hold a secret shown once (a webhook
     # endpoint's whsec_ key) or a customer's details, and is kept for a day or more.
     response_body = EncryptedTextField(blank=True, null=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -98,14 +87,10 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(
                 fields=["application", "key"], name="idempotency_unique_application_key"
             ),
-            models.CheckConstraint(
-                condition=models.Q(state="in_progress") | models.Q(response_status__isnull=False),
-                name="idempotency_completed_has_response",
-            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.state})"
+        return f"{self.key} ({self.response_status})"
 
 
 class ApiRequestLog(models.Model):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,6 +26,34 @@ class StrictInputSerializer(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+class ResponseSerializer(serializers.Serializer):
+    """Base of the API's response bodies: render with `represent` / `represent_many`.
+
+    They reuse one instance per class and process. DRF builds a serializer's fields (a deepcopy
+    of every declared field) on each instantiation, which on a hot endpoint costs more than the
+    rendering itself; an output serializer holds no per-call state, so one bound instance
+    renders every object. (Method fields must not use `self.context` for the same reason.)
+    """
+
+    _prototypes: ClassVar[dict[type[ResponseSerializer], ResponseSerializer]] = {}
+
+    @classmethod
+    def _prototype(cls) -> ResponseSerializer:
+        prototype = ResponseSerializer._prototypes.get(cls)
+        if prototype is None:
+            prototype = ResponseSerializer._prototypes[cls] = cls()
+        return prototype
+
+    @classmethod
+    def represent(cls, instance: Any) -> dict[str, Any]:
+        return dict(cls._prototype().to_representation(instance))
+
+    @classmethod
+    def represent_many(cls, instances: Iterable[Any]) -> list[dict[str, Any]]:
+        prototype = cls._prototype()
+        return [dict(prototype.to_representation(item)) for item in instances]
 
 
 @extend_schema_field(

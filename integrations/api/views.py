@@ -11,13 +11,13 @@ from rest_framework.response import Response
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
-from fintech.api.serializers import StrictInputSerializer
+from fintech.api.serializers import ResponseSerializer, StrictInputSerializer
 from fintech.api.views.base import ApiView
 from integrations.events import CATALOGUE
 from integrations.webhooks import selectors, services
 
 
-class EndpointOutputSerializer(serializers.Serializer):
+class EndpointOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
     url = serializers.URLField()
     description = serializers.CharField()
@@ -38,12 +38,12 @@ class EndpointWithSecretSerializer(EndpointOutputSerializer):
 
 
 def _with_secret(result: services.EndpointWithSecret) -> dict[str, object]:
-    data = dict(EndpointOutputSerializer(result.endpoint).data)
+    data = dict(EndpointOutputSerializer.represent(result.endpoint))
     data["secret"] = result.secret
     return data
 
 
-class DeliveryOutputSerializer(serializers.Serializer):
+class DeliveryOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
     webhook_id = serializers.CharField(help_text="the webhook-id header, stable across retries")
     event_id = serializers.UUIDField()
@@ -102,7 +102,7 @@ class WebhookEndpointDetailApi(ApiView):
     @extend_schema(operation_id="webhooks_get", responses=EndpointOutputSerializer)
     def get(self, request: Request, endpoint_id: str) -> Response:
         endpoint = selectors.endpoint_get_for_profile(profile=self.profile, endpoint_id=endpoint_id)
-        return Response(EndpointOutputSerializer(endpoint).data)
+        return Response(EndpointOutputSerializer.represent(endpoint))
 
     @extend_schema(operation_id="webhooks_delete", responses={204: None})
     def delete(self, request: Request, endpoint_id: str) -> Response:
@@ -156,7 +156,7 @@ class WebhookEndpointTestApi(ApiView):
             actor=self.caller.actor, endpoint_id=endpoint.pk, profile=self.profile
         )
         delivery = selectors.deliveries_for_endpoint(endpoint=endpoint).get(pk=delivery_id)
-        return Response(DeliveryOutputSerializer(delivery).data, status=202)
+        return Response(DeliveryOutputSerializer.represent(delivery), status=202)
 
 
 class WebhookDeliveryListApi(ApiView):

@@ -1,7 +1,6 @@
 """Handing stored inbound webhooks to the workers, cheaply, on the request path.
 
-A Celery publish costs about four times a plain Redis command (message envelope, kombu's
-channel and client set-up), and the endpoint's job is to answer fast. So the request pushes
+The endpoint's job is to answer fast (see integrations/broker.py). So the request pushes
 only the row id onto a Redis list (one LPUSH, on the broker's own Redis), and a drain task
 pops the ids and publishes one `integrations.inbound_process` per id from the worker.
 
@@ -20,15 +19,14 @@ With a broker that is not Redis, the request publishes the task itself, as befor
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
 import redis
-from celery import Task, current_app
-from django.conf import settings
+from celery import Task
 
 from integrations import claims
+from integrations.broker import broker_redis
 from integrations.models import InboundWebhook
 
 logger = logging.getLogger(__name__)
@@ -37,25 +35,11 @@ KEY = "integrations:inbound:received"
 DRAIN_BATCH = 100
 
 
-@functools.cache
-def _client(url: str) -> redis.Redis:
-    timeout = settings.CELERY_BROKER_CONNECTION_TIMEOUT
-    # Fails fast when Redis is down, like the broker's publish: the scanner takes over.
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-
-
-def _redis() -> redis.Redis | None:
-    """A client of the broker's Redis (the broker URL, not REDIS_URL: they may differ), or
-    None if the broker is not Redis."""
-    url = str(current_app.conf.broker_url or "")
-    return _client(url) if url.startswith(("redis://", "rediss://")) else None
-
-
 def hand_off(inbound_id: Any) -> None:
     """After commit: get stored row `inbound_id` processed soon. Never raises."""
     from integrations.tasks import inbound_drain, inbound_process
 
-    client = _redis()
+    client = broker_redis()
     if client is None:
         published = claims.enqueue(inbound_process, inbound_id) == 1
     else:
@@ -84,7 +68,7 @@ def drain() -> int:
     """Publish a processing task for every id on the list; returns how many were published."""
     from integrations.tasks import inbound_process
 
-    client = _redis()
+    client = broker_redis()
     if client is None:
         return 0
     published = 0

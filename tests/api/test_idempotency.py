@@ -6,14 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 import requests
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
+from oauth2_provider.models import Application
 
+from fintech.api.idempotency import advisory_lock_id
 from fintech.api.models import IdempotencyRecord
 from fintech.api.scopes import QUOTES_WRITE
 from fintech.api.services import idempotency_purge
@@ -164,33 +172,84 @@ class TestNotStored:
         assert not IdempotencyRecord.objects.filter(key="k").exists()
 
 
+def _other_connection() -> psycopg.Connection:
+    """A second session on the test database, as another web process would have."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
 @pytest.mark.django_db
 class TestInProgress:
-    def test_a_key_in_progress_is_409_with_retry_after(self, alice_api, alice_client) -> None:
-        alice_api.post("/quotes", QUOTE, key="k")
-        # As if the first request were still running: put its row back in progress.
-        IdempotencyRecord.objects.filter(key="k").update(
-            state="in_progress", response_status=None, locked_at=timezone.now()
-        )
-        response = alice_api.post("/quotes", QUOTE, key="k")
-        assert response.status_code == 409
-        assert body(response)["code"] == "idempotency_key_in_progress"
-        assert response["Retry-After"] == "1"
-
-    def test_an_abandoned_key_is_taken_over(self, alice_api, settings) -> None:
-        alice_api.post("/quotes", QUOTE, key="k")
-        Quote.objects.filter(profile__legal_name=ALICE).delete()
-        # Its request died before committing anything: only the in-progress row is left.
-        IdempotencyRecord.objects.filter(key="k").update(
-            state="in_progress",
-            response_status=None,
-            locked_at=timezone.now()
-            - dt.timedelta(seconds=settings.API_IDEMPOTENCY_LOCK_SECONDS + 1),
-        )
+    def test_a_key_held_by_a_running_request_is_409_with_retry_after(
+        self, alice_api, alice_client
+    ) -> None:
+        application_id = Application.objects.get(client_id=alice_client.client_id).pk
+        with _other_connection() as other:
+            # Another process is running a request with this key: it holds the key's lock.
+            other.execute("SELECT pg_advisory_lock(%s)", [advisory_lock_id(application_id, "k")])
+            response = alice_api.post("/quotes", QUOTE, key="k")
+            assert response.status_code == 409
+            assert body(response)["code"] == "idempotency_key_in_progress"
+            assert response["Retry-After"] == "1"
+            assert not IdempotencyRecord.objects.filter(key="k").exists()
+            # Other keys of the same application are not held up.
+            assert alice_api.post("/quotes", QUOTE, key="k2").status_code == 201
+        # The other request ended (here: its session did): the key runs normally.
         response = alice_api.post("/quotes", QUOTE, key="k")
         assert response.status_code == 201
-        assert Quote.objects.filter(profile__legal_name=ALICE).count() == 1
-        assert IdempotencyRecord.objects.get(key="k").state == "completed"
+        assert "Idempotent-Replayed" not in response
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_dies_midway_leaves_nothing_and_its_retry_runs(alice, alice_client) -> None:
+    """A web process killed after the quote's INSERT, before its commit: no quote, no stored
+    key, no lock left behind; the client's retry with the same key creates the quote once."""
+    token = fetch_token(Client(), alice_client)["access_token"]
+    script = textwrap.dedent(
+        f"""
+        import os, django
+        django.setup()
+        from django.test import Client
+        from fintech.api.views import quotes
+        real = quotes.quote_create
+
+        def create_then_die(**kwargs):
+            real(**kwargs)  # the quote row, audit row and event are written...
+            os._exit(3)  # ...and the process dies before the transaction commits
+
+        quotes.quote_create = create_then_die
+        Client().post(
+            "/api/v1/quotes", {QUOTE!r}, content_type="application/json",
+            HTTP_AUTHORIZATION="Bearer {token}", HTTP_IDEMPOTENCY_KEY="crash-key",
+        )
+        """
+    )
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}:{database['PASSWORD'] or ''}"
+        f"@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "fintech.settings",
+    }
+    died = subprocess.run([sys.executable, "-c", script], env=env, timeout=120, check=False)
+    assert died.returncode == 3
+    assert not Quote.objects.filter(profile=alice).exists()
+    assert not IdempotencyRecord.objects.filter(key="crash-key").exists()
+
+    retry = api_for(Client(), alice_client).post("/quotes", QUOTE, key="crash-key")
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry
+    assert Quote.objects.filter(profile=alice).count() == 1
+    assert (
+        api_for(Client(), alice_client).post("/quotes", QUOTE, key="crash-key")[
+            "Idempotent-Replayed"
+        ]
+        == "true"
+    )
+    assert Quote.objects.filter(profile=alice).count() == 1
 
 
 @pytest.mark.django_db
@@ -236,7 +295,6 @@ def test_fifty_concurrent_retries_make_one_transfer(live_server) -> None:
     profile = build_profile(legal_name="Alice Trading Ltd", owner=user)
     fund_wallet(profile, "GBP", 1_000_000)  # funding the transfer debits the wallet
     issued = issue_client(profile)
-    from django.test import Client
 
     token = fetch_token(Client(), issued)["access_token"]
     # Connection: close, so each server thread (and its database connection) ends with its
@@ -278,9 +336,7 @@ def test_fifty_concurrent_retries_make_one_transfer(live_server) -> None:
         assert conflict.headers["Retry-After"]
     assert Transfer.objects.filter(profile=profile).count() == 1
     assert OutboxEvent.objects.filter(type="transfer.initiated", profile_id=profile.pk).count() == 1
-    record = IdempotencyRecord.objects.get(key=key)
-    assert record.state == "completed"
-    assert record.response_status == 201
+    assert IdempotencyRecord.objects.get(key=key).response_status == 201
     # A retry after the dust settles replays the one transfer.
     replay = send(0)
     assert replay.headers["Idempotent-Replayed"] == "true"

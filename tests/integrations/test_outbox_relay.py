@@ -4,9 +4,11 @@ and beat schedules created by a migration."""
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 
 import pytest
+import redis
 from django.db import connection, connections, transaction
 from django_celery_beat.models import PeriodicTask
 
@@ -36,6 +38,28 @@ def test_one_kick_per_transaction(db) -> None:
             event_emit(type="test.happened", payload={"n": n}, profile_id=None)
         kicks = [f for _sids, f, _robust in connection.run_on_commit if f is relay_kick]
     assert len(kicks) == 1
+
+
+def _queued(client: redis.Redis, task_name: str) -> int:
+    messages = [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
+    return sum(1 for m in messages if m["headers"]["task"] == task_name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_before_a_relay_run_share_one_kick(redis_server) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    for n in range(5):
+        with transaction.atomic():
+            event_emit(type="test.happened", payload={"n": n}, profile_id=None)
+    # Five commits, one relay task waiting: it will relay all five.
+    assert _queued(client, "integrations.outbox_relay") == 1
+    assert outbox_relay().published == 5
+    # That run has started: the next commit needs (and gets) a kick of its own.
+    with transaction.atomic():
+        event_emit(type="test.happened", payload={"n": 5}, profile_id=None)
+    assert _queued(client, "integrations.outbox_relay") == 2
+    assert OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING).count() == 1
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from fintech.api import scopes
 from fintech.api.selectors import profile_balances, profile_statement
-from fintech.api.serializers import CurrencyField, StrictInputSerializer, money
+from fintech.api.serializers import CurrencyField, ResponseSerializer, StrictInputSerializer, money
 from fintech.api.views.base import ApiView
 from fintech.compliance.selectors import compliance_status_for_profile, profile_can_transact
 from fintech.core.money import validate_currency
@@ -21,7 +21,7 @@ from ledger.selectors import AccountSummary
 class ProfileApi(ApiView):
     required_scopes = {"GET": (scopes.PROFILES_READ,)}
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(ResponseSerializer):
         id = serializers.IntegerField()
         kind = serializers.CharField()
         legal_name = serializers.CharField()
@@ -37,10 +37,10 @@ class ProfileApi(ApiView):
 
     @extend_schema(operation_id="profile_get", responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(self.profile).data)
+        return Response(self.OutputSerializer.represent(self.profile))
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(ResponseSerializer):
     currency = serializers.CharField()
     balance = serializers.CharField(help_text="posted balance, decimal string in major units")
     available = serializers.CharField(help_text="balance minus funds reserved for transfers")
@@ -59,16 +59,16 @@ class BalanceSerializer(serializers.Serializer):
 class BalancesApi(ApiView):
     required_scopes = {"GET": (scopes.BALANCES_READ,)}
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(ResponseSerializer):
         results = BalanceSerializer(many=True)
 
     @extend_schema(operation_id="balances_list", responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         wallets = profile_balances(profile=self.profile)
-        return Response({"results": BalanceSerializer(wallets, many=True).data})
+        return Response({"results": BalanceSerializer.represent_many(wallets)})
 
 
-class StatementLineSerializer(serializers.Serializer):
+class StatementLineSerializer(ResponseSerializer):
     entry_id = serializers.IntegerField()
     effective_at = serializers.DateTimeField()
     description = serializers.CharField()
@@ -87,7 +87,7 @@ class StatementApi(ApiView):
         def validate_currency(self, value: str) -> str:
             return validate_currency(value, field="currency")
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(ResponseSerializer):
         currency = serializers.CharField()
         start = serializers.DateTimeField(allow_null=True)
         end = serializers.DateTimeField(allow_null=True)
@@ -128,13 +128,13 @@ class StatementApi(ApiView):
                 for line in lines
             ],
         }
-        return Response(self.OutputSerializer(payload).data)
+        return Response(self.OutputSerializer.represent(payload))
 
 
 class ComplianceApi(ApiView):
     required_scopes = {"GET": (scopes.COMPLIANCE_READ,)}
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(ResponseSerializer):
         state = serializers.CharField()
         review_required = serializers.BooleanField()
         can_transact = serializers.BooleanField()
@@ -146,7 +146,7 @@ class ComplianceApi(ApiView):
         status = compliance_status_for_profile(profile=self.profile)
         # The review reason is an internal note (e.g. transaction monitoring): not shown.
         return Response(
-            self.OutputSerializer(
+            self.OutputSerializer.represent(
                 {
                     "state": status.state,
                     "review_required": status.review_required,
@@ -154,5 +154,5 @@ class ComplianceApi(ApiView):
                     "submitted_at": status.submitted_at,
                     "decided_at": status.decided_at,
                 }
-            ).data
+            )
         )

@@ -12,12 +12,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from fintech.api.authentication import ApiCaller, ApiTokenAuthentication
 from fintech.api.pagination import ApiCursorPagination
 from fintech.api.permissions import HasRequiredScopes
+from fintech.api.serializers import ResponseSerializer
 from fintech.api.throttling import ApplicationRateThrottle
 from fintech.customers.models import Profile
 
@@ -55,10 +55,10 @@ class ApiView(APIView):
         return self.caller.profile
 
     def paginated(
-        self, queryset: QuerySet[Any], serializer_class: type[BaseSerializer[Any]]
+        self, queryset: QuerySet[Any], serializer_class: type[ResponseSerializer]
     ) -> Response:
         # Declared by list views as `pagination_class` (drf-spectacular documents it from there).
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
-        data = serializer_class(page, many=True).data
+        data = serializer_class.represent_many(page or [])
         return paginator.get_paginated_response(data)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
-from fintech.api.serializers import CurrencyField, StrictInputSerializer
+from fintech.api.serializers import CurrencyField, ResponseSerializer, StrictInputSerializer
 from fintech.api.views.base import ApiView
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.selectors import beneficiaries_for_profile, beneficiary_get_for_profile
@@ -18,7 +18,7 @@ from fintech.beneficiaries.services import beneficiary_create, beneficiary_deact
 from fintech.core.errors import FieldError, ValidationFailed
 
 
-class BeneficiaryOutputSerializer(serializers.Serializer):
+class BeneficiaryOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
     holder_name = serializers.CharField()
     currency = serializers.CharField()
@@ -82,7 +82,7 @@ class BeneficiaryListCreateApi(ApiView):
             actor=self.caller.actor, profile=self.profile, **data.validated_data
         )
         return Response(
-            BeneficiaryOutputSerializer(beneficiary).data,
+            BeneficiaryOutputSerializer.represent(beneficiary),
             status=201,
             headers={"Location": f"/api/v1/beneficiaries/{beneficiary.pk}"},
         )
@@ -96,7 +96,7 @@ class BeneficiaryDetailApi(ApiView):
         beneficiary = beneficiary_get_for_profile(
             profile=self.profile, beneficiary_id=beneficiary_id
         )
-        return Response(BeneficiaryOutputSerializer(beneficiary).data)
+        return Response(BeneficiaryOutputSerializer.represent(beneficiary))
 
 
 class BeneficiaryDeactivateApi(ApiView):
@@ -122,4 +122,4 @@ class BeneficiaryDeactivateApi(ApiView):
             beneficiary=beneficiary.pk,
             reason=data.validated_data.get("reason", ""),
         )
-        return Response(BeneficiaryOutputSerializer(deactivated).data)
+        return Response(BeneficiaryOutputSerializer.represent(deactivated))

@@ -9,7 +9,13 @@ from rest_framework.response import Response
 
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
-from fintech.api.serializers import AmountField, CurrencyField, StrictInputSerializer, money
+from fintech.api.serializers import (
+    AmountField,
+    CurrencyField,
+    ResponseSerializer,
+    StrictInputSerializer,
+    money,
+)
 from fintech.api.views.base import ApiView
 from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.money import validate_currency
@@ -35,7 +41,7 @@ class RatesApi(ApiView):
         def validate_target(self, value: str) -> str:
             return validate_currency(value, field="target")
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(ResponseSerializer):
         source = serializers.CharField()  # type: ignore[assignment]
         target = serializers.CharField()
         mid_rate = serializers.CharField(help_text="target per source at mid-market")
@@ -56,7 +62,7 @@ class RatesApi(ApiView):
             )
         rate = get_rate_provider().mid_rate(source, target)
         return Response(
-            self.OutputSerializer(
+            self.OutputSerializer.represent(
                 {
                     "source": source,
                     "target": target,
@@ -65,11 +71,11 @@ class RatesApi(ApiView):
                     "rate_source": rate.source,
                     "rate_time": rate.at,
                 }
-            ).data
+            )
         )
 
 
-class QuoteOutputSerializer(serializers.Serializer):
+class QuoteOutputSerializer(ResponseSerializer):
     id = serializers.UUIDField()
     source_currency = serializers.CharField()
     target_currency = serializers.CharField()
@@ -118,7 +124,7 @@ class QuoteCreateApi(ApiView):
         data.is_valid(raise_exception=True)
         quote = quote_create(actor=self.caller.actor, profile=self.profile, **data.validated_data)
         return Response(
-            QuoteOutputSerializer(quote).data,
+            QuoteOutputSerializer.represent(quote),
             status=201,
             headers={"Location": f"/api/v1/quotes/{quote.pk}"},
         )
@@ -130,4 +136,4 @@ class QuoteDetailApi(ApiView):
 
     @extend_schema(operation_id="quotes_get", responses=QuoteOutputSerializer)
     def get(self, request: Request, quote_id: str) -> Response:
-        return Response(QuoteOutputSerializer(quote_get(self.profile, quote_id)).data)
+        return Response(QuoteOutputSerializer.represent(quote_get(self.profile, quote_id)))

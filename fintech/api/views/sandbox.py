@@ -49,4 +49,4 @@ class SandboxTransferSimulateApi(ApiView):
             moved = transfer_complete(actor=actor, transfer_id=transfer.pk, reason=reason)
         else:
             moved = transfer_fail(actor=actor, transfer_id=transfer.pk, reason=reason)
-        return Response(TransferDetailOutputSerializer(moved).data)
+        return Response(TransferDetailOutputSerializer.represent(moved))

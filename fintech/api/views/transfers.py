@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
-from fintech.api.serializers import CurrencyField, StrictInputSerializer, money
+from fintech.api.serializers import CurrencyField, ResponseSerializer, StrictInputSerializer, money
 from fintech.api.views.base import ApiView
 from fintech.transfers.models import Transfer
 from fintech.transfers.selectors import transfer_get, transfer_list, transfer_timeline
@@ -21,7 +21,7 @@ from fintech.transfers.services import transfer_cancel, transfer_create, transfe
 PAGINATION_PARAMS = ("cursor", "limit")
 
 
-class TransferOutputSerializer(serializers.Serializer):
+class TransferOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
     reference = serializers.CharField()
     customer_transaction_id = serializers.CharField()
@@ -52,7 +52,7 @@ class TransferOutputSerializer(serializers.Serializer):
         return money(transfer.fee_minor, transfer.source_currency)
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(ResponseSerializer):
     transition = serializers.CharField()
     from_state = serializers.CharField(source="source_state")
     to_state = serializers.CharField(source="target_state")
@@ -63,11 +63,11 @@ class TransferDetailOutputSerializer(TransferOutputSerializer):
     timeline = serializers.SerializerMethodField()
 
     def get_timeline(self, transfer: Transfer) -> list[dict[str, Any]]:
-        return list(TransitionSerializer(transfer_timeline(transfer), many=True).data)
+        return TransitionSerializer.represent_many(transfer_timeline(transfer))
 
 
 def _transfer_response(transfer: Transfer, status: int = 200) -> Response:
-    return Response(TransferDetailOutputSerializer(transfer).data, status=status)
+    return Response(TransferDetailOutputSerializer.represent(transfer), status=status)
 
 
 class TransferListCreateApi(ApiView):
