@@ -42,6 +42,7 @@ from fintech.api.exceptions import (
     IdempotencyKeyReused,
 )
 from fintech.api.models import IdempotencyRecord
+from fintech.core.sql import insert
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -122,16 +123,18 @@ def _store(
 ) -> None:
     headers = {"Content-Type": response.content_type or "application/json"}
     headers.update({name: response[name] for name in _KEPT_HEADERS if response.has_header(name)})
-    IdempotencyRecord.objects.create(
-        application_id=application_id,
-        key=key,
-        fingerprint=fingerprint,
-        method=request.method or "",
-        path=request.path[:255],
-        request_id=getattr(request, "request_id", ""),
-        response_status=response.status_code,
-        response_headers=headers,
-        response_body=JSONRenderer().render(response.data).decode(),
+    insert(
+        IdempotencyRecord(
+            application_id=application_id,
+            key=key,
+            fingerprint=fingerprint,
+            method=request.method or "",
+            path=request.path[:255],
+            request_id=getattr(request, "request_id", ""),
+            response_status=response.status_code,
+            response_headers=headers,
+            response_body=JSONRenderer().render(response.data).decode(),
+        )
     )
 
 

@@ -7,7 +7,6 @@ logs; anything else is replaced by a fresh UUID.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -17,12 +16,13 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, connection
-from django.db.models import Field
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from fintech.api.models import ApiRequestLog
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
+from fintech.core.sql import insert
 
 log = logging.getLogger(__name__)
 
@@ -127,32 +127,18 @@ class ApiRequestMiddleware:
     def _log(request: HttpRequest, response: HttpResponse, started: float) -> None:
         caller = getattr(request, "api_caller", None)
         try:
-            # One INSERT, outside any transaction of the request (ATOMIC_REQUESTS is off), in
-            # plain SQL: it runs on every API request, and the ORM's create() costs several
-            # times the statement itself.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _request_log_sql(),
-                    [
-                        caller.application_id if caller else None,
-                        (request.method or "")[:10],
-                        request.path[:255],
-                        response.status_code,
-                        int((time.perf_counter() - started) * 1000),
-                        getattr(request, "request_id", "")[:64],
-                    ],
+            # One INSERT, outside any transaction of the request (ATOMIC_REQUESTS is off).
+            insert(
+                ApiRequestLog(
+                    application_id=caller.application_id if caller else None,
+                    method=(request.method or "")[:10],
+                    path=request.path[:255],
+                    status=response.status_code,
+                    latency_ms=int((time.perf_counter() - started) * 1000),
+                    request_id=getattr(request, "request_id", "")[:64],
+                    created_at=timezone.now(),
                 )
+            )
         except DatabaseError:
             # The request log must never turn a served response into an error.
             log.warning("could not write the API request log", exc_info=True)
-
-
-@functools.cache
-def _request_log_sql() -> str:
-    meta = ApiRequestLog._meta
-    names = ["application", "method", "path", "status", "latency_ms", "request_id"]
-    columns = [field.column for name in names if isinstance(field := meta.get_field(name), Field)]
-    assert len(columns) == len(names)  # one placeholder per value, in order
-    quoted = ", ".join(connection.ops.quote_name(c) for c in [*columns, "created_at"])
-    values = ", ".join(["%s"] * len(columns) + ["now()"])
-    return f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({quoted}) VALUES ({values})"  # noqa: S608 (names from _meta)

@@ -16,8 +16,6 @@ import hashlib
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection
-from django.db.models import Field, Model
 from oauth2_provider.models import AbstractApplication, AccessToken, Application
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
@@ -27,6 +25,7 @@ from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from fintech.api.models import ApiClient
 from fintech.api.scopes import ALL_SCOPES, SCOPES
+from fintech.core.sql import Parts, fetch_instances, quoted_table, select_list
 from fintech.customers.models import Membership, Profile
 
 
@@ -119,7 +118,7 @@ class ApiOAuth2Validator(OAuth2Validator):
         return token_with_binding(checksum)
 
 
-_JOINED: tuple[tuple[type[Model], str], ...] = (
+_JOINED: Parts = (
     (AccessToken, "t"),
     (Application, "a"),
     (ApiClient, "c"),
@@ -128,52 +127,26 @@ _JOINED: tuple[tuple[type[Model], str], ...] = (
 )
 
 
-def _fields(model: type[Model]) -> list[Field[Any, Any]]:
-    return list(model._meta.concrete_fields)
-
-
 @functools.cache
 def _token_sql() -> str:
-    def table(model: type[Model]) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
-    def column(alias: str, field: Field[Any, Any]) -> str:
-        return f"{alias}.{connection.ops.quote_name(field.column)}"
-
-    columns = ", ".join(
-        column(alias, field) for model, alias in _JOINED for field in _fields(model)
-    )
     # LEFT JOINs: a token without an application, binding or user still loads (and is then
     # refused by the authentication with a clear message).
     return (
-        f"SELECT {columns} FROM {table(AccessToken)} t "  # noqa: S608 (names from _meta)
-        f"LEFT JOIN {table(Application)} a ON a.id = t.application_id "
-        f"LEFT JOIN {table(ApiClient)} c ON c.application_id = a.id "
-        f"LEFT JOIN {table(Profile)} p ON p.id = c.profile_id "
-        f"LEFT JOIN {table(User)} u ON u.id = t.user_id "
+        f"SELECT {select_list(_JOINED)} FROM {quoted_table(AccessToken)} t "  # noqa: S608 (names from _meta)
+        f"LEFT JOIN {quoted_table(Application)} a ON a.id = t.application_id "
+        f"LEFT JOIN {quoted_table(ApiClient)} c ON c.application_id = a.id "
+        f"LEFT JOIN {quoted_table(Profile)} p ON p.id = c.profile_id "
+        f"LEFT JOIN {quoted_table(User)} u ON u.id = t.user_id "
         "WHERE t.token_checksum = %s"
     )
 
 
 def token_with_binding(checksum: str) -> AccessToken | None:
     """The access token with `application.api_client.profile` and `user` loaded (one query)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_token_sql(), [checksum])
-        row = cursor.fetchone()
-    if row is None:
+    loaded = fetch_instances(_token_sql(), [checksum], _JOINED)
+    if loaded is None:
         return None
-    instances: list[Model | None] = []
-    offset = 0
-    for model, _alias in _JOINED:
-        fields = _fields(model)
-        values = row[offset : offset + len(fields)]
-        offset += len(fields)
-        if values[0] is None:  # the primary key: no row joined
-            instances.append(None)
-            continue
-        converted = [_from_db(field, value) for field, value in zip(fields, values, strict=True)]
-        instances.append(model.from_db(connection.alias, [f.attname for f in fields], converted))
-    access_token, application, api_client, profile, user = instances
+    access_token, application, api_client, profile, user = loaded
     assert isinstance(access_token, AccessToken)
     # Assigning the related objects fills Django's relation caches: no lazy queries later.
     AccessToken.application.field.set_cached_value(access_token, application)
@@ -185,13 +158,3 @@ def token_with_binding(checksum: str) -> AccessToken | None:
         # The reverse one-to-one (application.api_client); None raises DoesNotExist on access.
         Application.api_client.related.set_cached_value(application, api_client)
     return access_token
-
-
-def _from_db(field: Field[Any, Any], value: Any) -> Any:
-    # What the ORM does per column (e.g. the encrypted or array fields' conversions).
-    if value is None:
-        return None
-    converters = connection.ops.get_db_converters(field.cached_col)
-    for converter in [*converters, *field.get_db_converters(connection)]:  # type: ignore[attr-defined]
-        value = converter(value, field, connection)
-    return value

@@ -1,4 +1,7 @@
-"""Writes shared by every domain: the audit row and the outbox event of an action."""
+"""Writes shared by every domain: the audit row and the outbox event of an action.
+
+Both run in nearly every business transaction, so they insert with SQL built once
+(fintech.core.sql.insert) rather than compiled by the ORM on each call."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fintech.core.models import AuditEvent, OutboxEvent
+from fintech.core.sql import insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +43,17 @@ def audit_record(
     reason: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        reason=reason,
-        request_id=actor.request_id,
-        data=data or {},
+    return insert(
+        AuditEvent(
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            action=action,
+            target_type=target._meta.label_lower,
+            target_id=str(target.pk),
+            reason=reason,
+            request_id=actor.request_id,
+            data=data or {},
+        )
     )
 
 
@@ -57,12 +63,14 @@ def event_emit(
     """Write an event into the outbox; must run inside the transaction that made the fact."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction that made the fact")
-    return OutboxEvent.objects.create(
-        type=type,
-        version=version,
-        occurred_at=timezone.now(),
-        profile_id=profile_id,
-        payload=payload,
+    return insert(
+        OutboxEvent(
+            type=type,
+            version=version,
+            occurred_at=timezone.now(),
+            profile_id=profile_id,
+            payload=payload,
+        )
     )
 
 

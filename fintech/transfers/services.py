@@ -14,11 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pghistory
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django_fsm import can_proceed
 
-from fintech.beneficiaries.models import Beneficiary
 from fintech.compliance.models import ComplianceStatus
 from fintech.core.errors import (
     ComplianceBlocked,
@@ -32,10 +30,12 @@ from fintech.core.errors import (
 )
 from fintech.core.money import format_minor
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.sql import insert
 from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
 from fintech.transfers import postings
 from fintech.transfers.models import Transfer, TransferTransition
+from fintech.transfers.selectors import timeline_known, transfer_inputs
 from fintech.wallets.services import ledger_entries_announce
 from ledger.errors import LedgerError
 
@@ -74,14 +74,7 @@ def transfer_payload(transfer: Transfer, *, previous_state: str = "") -> dict[st
 # Create
 
 
-def _require_verified(profile: Profile) -> None:
-    # Read the state fresh (not a cached `profile.compliance`): a profile rejected a moment ago
-    # must not create a transfer on a stale object.
-    state = (
-        ComplianceStatus.objects.filter(profile_id=profile.pk)
-        .values_list("state", flat=True)
-        .first()
-    )
+def _require_verified(profile: Profile, state: str | None) -> None:
     if state != ComplianceStatus.State.VERIFIED:
         raise ComplianceBlocked(
             f"profile {profile.pk} cannot create transfers until verified "
@@ -103,29 +96,6 @@ def _validated_customer_transaction_id(value: object) -> str:
             ]
         )
     return text
-
-
-def _owned_quote_locked(profile: Profile, quote_id: uuid.UUID | str) -> Quote:
-    try:
-        # Lock the quote: two requests spending it at once queue here; the second then sees
-        # the first one's transfer and gets a clear Conflict rather than a constraint error.
-        return Quote.objects.select_for_update().get(profile=profile, pk=quote_id)
-    except (Quote.DoesNotExist, DjangoValidationError, ValueError, TypeError) as exc:
-        # Another profile's quote is indistinguishable from a missing one.
-        raise NotFound(
-            f"quote {quote_id} not found",
-            fields=[FieldError("quote_id", "not_found", "no such quote")],
-        ) from exc
-
-
-def _owned_beneficiary(profile: Profile, beneficiary_id: int | str) -> Beneficiary:
-    try:
-        return Beneficiary.objects.get(profile=profile, pk=beneficiary_id)
-    except (Beneficiary.DoesNotExist, DjangoValidationError, ValueError, TypeError) as exc:
-        raise NotFound(
-            f"beneficiary {beneficiary_id} not found",
-            fields=[FieldError("beneficiary_id", "not_found", "no such beneficiary")],
-        ) from exc
 
 
 def _duplicate_customer_transaction_id(profile: Profile, ctid: str) -> Conflict:
@@ -195,18 +165,33 @@ def transfer_create(
     another profile's), QuoteExpired, Conflict (quote used, customer_transaction_id reused) or
     ValidationFailed (beneficiary inactive or in the wrong currency).
     """
-    _require_verified(profile)
+    # Read fresh, in this transaction (not the profile's cached compliance): a profile
+    # rejected a moment ago must not create a transfer on a stale object. The quote is not
+    # locked: two requests spending it race to the unique index on transfers.quote_id, and the
+    # loser's IntegrityError becomes a clear Conflict (see _insert_transfer); likewise for a
+    # reused customer_transaction_id.
+    inputs = transfer_inputs(
+        profile_id=profile.pk, quote_id=quote_id, beneficiary_id=beneficiary_id
+    )
+    _require_verified(profile, inputs.compliance_state)
     ctid = _validated_customer_transaction_id(customer_transaction_id)
+    quote, beneficiary = inputs.quote, inputs.beneficiary
+    if quote is None:
+        raise NotFound(
+            f"quote {quote_id} not found",
+            fields=[FieldError("quote_id", "not_found", "no such quote")],
+        )
+    if beneficiary is None:
+        raise NotFound(
+            f"beneficiary {beneficiary_id} not found",
+            fields=[FieldError("beneficiary_id", "not_found", "no such beneficiary")],
+        )
     with pghistory.context(actor=actor.label, request_id=actor.request_id):
-        quote = _owned_quote_locked(profile, quote_id)
-        beneficiary = _owned_beneficiary(profile, beneficiary_id)
         if quote.is_expired():
             raise QuoteExpired(
                 f"quote {quote.pk} expired at {quote.expires_at.isoformat()}; ask for a new quote",
                 fields=[FieldError("quote_id", "quote_expired", "the quote has expired")],
             )
-        if Transfer.objects.filter(quote=quote).exists():
-            raise _quote_already_used(quote)
         if not beneficiary.is_active:
             raise ValidationFailed(
                 [
@@ -226,8 +211,6 @@ def transfer_create(
                     )
                 ]
             )
-        if Transfer.objects.filter(profile=profile, customer_transaction_id=ctid).exists():
-            raise _duplicate_customer_transaction_id(profile, ctid)
 
         transfer = _insert_transfer(
             {
@@ -244,15 +227,19 @@ def transfer_create(
             profile=profile,
             quote=quote,
         )
-        TransferTransition.objects.create(
-            transfer=transfer,
-            transition="create",
-            source_state="",
-            target_state=transfer.state,
-            actor_label=actor.label,
-            actor_user_id=actor.user_id,
-            request_id=actor.request_id,
+        created = insert(
+            TransferTransition(
+                transfer=transfer,
+                transition="create",
+                source_state="",
+                target_state=transfer.state,
+                actor_label=actor.label,
+                actor_user_id=actor.user_id,
+                request_id=actor.request_id,
+            )
         )
+        # A new transfer's whole timeline is its creation: no need to read it back.
+        timeline_known(transfer, [created])
         audit_record(
             actor=actor,
             action="transfer.create",
@@ -320,15 +307,17 @@ def _transition(
             ) from exc
         ledger_entries_announce(entries=entries, profile_id=transfer.profile_id)
 
-        TransferTransition.objects.create(
-            transfer=transfer,
-            transition=action,
-            source_state=source_state,
-            target_state=transfer.state,
-            actor_label=actor.label,
-            actor_user_id=actor.user_id,
-            reason=reason,
-            request_id=actor.request_id,
+        insert(
+            TransferTransition(
+                transfer=transfer,
+                transition=action,
+                source_state=source_state,
+                target_state=transfer.state,
+                actor_label=actor.label,
+                actor_user_id=actor.user_id,
+                reason=reason,
+                request_id=actor.request_id,
+            )
         )
         audit_record(
             actor=actor,

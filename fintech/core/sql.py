@@ -1,0 +1,126 @@
+"""Hot-path SQL: statements built once per process from the models' metadata.
+
+The ORM compiles every query again on every call; on the API's request path that compilation
+costs several times the statement itself. These helpers build a statement's SQL once from the
+models' `_meta` and turn its rows into model instances with the fields' own conversions
+(decryption, JSON, arrays), so callers get what the ORM would have given them.
+
+Use them only where a profile shows the ORM's cost matters; everywhere else, the ORM.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
+
+M = TypeVar("M", bound=Model)
+
+# (model, alias) pairs naming the tables a joined SELECT reads, in column order.
+Parts = Sequence[tuple[type[Model], str]]
+
+
+def quoted_table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _fields(model: type[Model]) -> list[Field[Any, Any]]:
+    return list(model._meta.concrete_fields)
+
+
+def select_list(parts: Parts) -> str:
+    """Every concrete column of each part, as `alias."column", ...`."""
+    quote = connection.ops.quote_name
+    return ", ".join(
+        f"{alias}.{quote(field.column)}" for model, alias in parts for field in _fields(model)
+    )
+
+
+def _from_db(field: Field[Any, Any], value: Any) -> Any:
+    # What the ORM does per column when it reads a row.
+    if value is None:
+        return None
+    converters = connection.ops.get_db_converters(field.cached_col)
+    for converter in [*converters, *field.get_db_converters(connection)]:  # type: ignore[attr-defined]
+        value = converter(value, field, connection)
+    return value
+
+
+def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
+    """The row of a `select_list(parts)` query as one instance per part; None for a part whose
+    LEFT JOIN found no row (its primary key is NULL)."""
+    result: list[Model | None] = []
+    offset = 0
+    for model, _alias in parts:
+        fields = _fields(model)
+        values = row[offset : offset + len(fields)]
+        offset += len(fields)
+        if values[0] is None:
+            result.append(None)
+            continue
+        converted = [_from_db(field, value) for field, value in zip(fields, values, strict=True)]
+        result.append(model.from_db(connection.alias, [f.attname for f in fields], converted))
+    return result
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
+def fetch_instances(sql: str, params: Sequence[Any], parts: Parts) -> list[Model | None] | None:
+    """Run a `select_list(parts)` query expected to return at most one row."""
+    row = fetch_one(sql, params)
+    return None if row is None else instances(parts, row)
+
+
+@functools.cache
+def _insert_plan(model: type[Model]) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+    meta = model._meta
+    assert not meta.parents, "multi-table inheritance is not supported"
+    # As Model.save() chooses them for a new row: every stored column but the auto primary key
+    # and generated columns; RETURNING what the database assigns.
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    returning: list[Field[Any, Any]] = list(meta.db_returning_fields)
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from _meta)
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if returning:
+        sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
+    return sql, fields, returning
+
+
+def insert(instance: M) -> M:
+    """Save a new `instance` as `Model.save()` would (the fields' pre_save, e.g. auto_now_add;
+    their conversions, e.g. encryption; pre_save and post_save signals with created=True),
+    with the INSERT built once per model. Only for plain models without parents."""
+    model = type(instance)
+    sql, fields, returning = _insert_plan(model)
+    pre_save.send(
+        sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None
+    )
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if returning:
+            for field, value in zip(returning, cursor.fetchone(), strict=True):
+                setattr(instance, field.attname, _from_db(field, value))
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    post_save.send(
+        sender=model,
+        instance=instance,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=connection.alias,
+    )
+    return instance
