@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -42,7 +42,13 @@ from fintech.api.exceptions import (
     IdempotencyKeyReused,
 )
 from fintech.api.models import IdempotencyRecord
-from fintech.core.sql import insert
+from fintech.core.sql import (
+    fetch_one,
+    insert_unless_conflict,
+    instances,
+    quoted_table,
+    select_list,
+)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -83,26 +89,32 @@ def advisory_lock_id(application_id: int, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _try_lock(application_id: int, key: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(%s)", [advisory_lock_id(application_id, key)]
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
+_RECORD = ((IdempotencyRecord, "r"),)
 
 
-# Raw SQL: it runs on every idempotent request (the ORM would compile the query each time);
-# `raw()` still applies the fields' conversions (the body's decryption).
-_STORED_SQL = (
-    f'SELECT * FROM "{IdempotencyRecord._meta.db_table}" '  # noqa: S608 (a model's table)
-    'WHERE "application_id" = %s AND "key" = %s'
-)
+@functools.cache
+def _lock_then_read_sql() -> str:
+    # One statement (this runs on every idempotent request). Its snapshot is taken before the
+    # lock is: a request that held the key, stored its row and committed in between would be
+    # missed here. _store's insert then finds that row, and the request is undone and replays
+    # it (see idempotent_execute), so even that microsecond window runs nothing twice.
+    return (
+        "SELECT pg_try_advisory_xact_lock(%s), "  # noqa: S608 (names from _meta)
+        f"{select_list(_RECORD)} FROM (SELECT 1) AS one "
+        f"LEFT JOIN {quoted_table(IdempotencyRecord)} r "
+        "ON r.application_id = %s AND r.key = %s"
+    )
 
 
-def _stored(application_id: int, key: str) -> IdempotencyRecord | None:
-    rows = IdempotencyRecord.objects.raw(_STORED_SQL, [application_id, key])
-    return next(iter(rows), None)
+def _lock_then_read(application_id: int, key: str) -> tuple[bool, IdempotencyRecord | None]:
+    """(whether we now hold the key, its stored row if it has one)."""
+    row = fetch_one(
+        _lock_then_read_sql(), [advisory_lock_id(application_id, key), application_id, key]
+    )
+    assert row is not None  # FROM (SELECT 1): always one row
+    (record,) = instances(_RECORD, row[1:])
+    assert record is None or isinstance(record, IdempotencyRecord)
+    return bool(row[0]), record
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -120,10 +132,11 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
 
 def _store(
     request: Request, *, application_id: int, key: str, fingerprint: str, response: Response
-) -> None:
+) -> bool:
+    """Store the response; False if the key's row is already there (see _lock_then_read)."""
     headers = {"Content-Type": response.content_type or "application/json"}
     headers.update({name: response[name] for name in _KEPT_HEADERS if response.has_header(name)})
-    insert(
+    return insert_unless_conflict(
         IdempotencyRecord(
             application_id=application_id,
             key=key,
@@ -160,18 +173,38 @@ def _run(view: APIView, execute: Callable[[], HttpResponse]) -> HttpResponse:
         return view.handle_exception(exc)  # re-raises anything that is not an API error
 
 
+class _StoredMeanwhile(Exception):
+    """Another request stored this key after our read: undo the whole transaction."""
+
+
 def idempotent_execute(
     view: APIView, request: Request, execute: Callable[[], HttpResponse]
 ) -> HttpResponse:
     application_id = request.api_caller.application_id  # type: ignore[attr-defined]
     key = idempotency_key(request)
     fingerprint = request_fingerprint(request)
+    for _attempt in range(2):
+        try:
+            return _execute_once(view, request, execute, application_id, key, fingerprint)
+        except _StoredMeanwhile:
+            continue  # rolled back; the next read sees the stored row and replays it
+    raise IdempotencyKeyInProgress("The key is changing hands; retry shortly.")
+
+
+def _execute_once(
+    view: APIView,
+    request: Request,
+    execute: Callable[[], HttpResponse],
+    application_id: int,
+    key: str,
+    fingerprint: str,
+) -> HttpResponse:
     with transaction.atomic():
-        if not _try_lock(application_id, key):
+        locked, existing = _lock_then_read(application_id, key)
+        if not locked:
             raise IdempotencyKeyInProgress(
                 f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
             )
-        existing = _stored(application_id, key)
         if existing is not None:
             if existing.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
@@ -181,13 +214,15 @@ def idempotent_execute(
             return _replay(existing)
         response = _run(view, execute)
         if isinstance(response, Response) and is_stored(response.status_code):
-            _store(
+            stored = _store(
                 request,
                 application_id=application_id,
                 key=key,
                 fingerprint=fingerprint,
                 response=response,
             )
+            if not stored:
+                raise _StoredMeanwhile()
         return response
 
 

@@ -42,7 +42,8 @@ class ApplicationRateThrottle(BaseThrottle):
         # The client_id, not the pk: pks are reused by fresh databases sharing one Redis.
         key = f"api:rate:{caller.client_id}:{window}"
         try:
-            pipe = _redis(settings.REDIS_URL).pipeline()
+            # No MULTI/EXEC: INCR alone is atomic; EXPIRE only bounds the key's life.
+            pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, WINDOW_SECONDS + 1)
             count = int(pipe.execute()[0])

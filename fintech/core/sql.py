@@ -40,12 +40,17 @@ def select_list(parts: Parts) -> str:
     )
 
 
+@functools.cache
+def _converters(field: Field[Any, Any]) -> tuple[Any, ...]:
+    # What the ORM applies to a column it reads (the backend's, then the field's own).
+    backend = connection.ops.get_db_converters(field.cached_col)
+    return (*backend, *field.get_db_converters(connection))  # type: ignore[attr-defined]
+
+
 def _from_db(field: Field[Any, Any], value: Any) -> Any:
-    # What the ORM does per column when it reads a row.
     if value is None:
         return None
-    converters = connection.ops.get_db_converters(field.cached_col)
-    for converter in [*converters, *field.get_db_converters(connection)]:  # type: ignore[attr-defined]
+    for converter in _converters(field):
         value = converter(value, field, connection)
     return value
 
@@ -81,38 +86,43 @@ def fetch_instances(sql: str, params: Sequence[Any], parts: Parts) -> list[Model
 
 
 @functools.cache
-def _insert_plan(model: type[Model]) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+def _insert_plan(
+    model: type[Model], on_conflict_do_nothing: bool
+) -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
     meta = model._meta
     assert not meta.parents, "multi-table inheritance is not supported"
     # As Model.save() chooses them for a new row: every stored column but the auto primary key
     # and generated columns; RETURNING what the database assigns.
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
     returning: list[Field[Any, Any]] = list(meta.db_returning_fields)
+    if on_conflict_do_nothing and not returning:
+        returning = [meta.pk]  # to tell an inserted row from a skipped one
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from _meta)
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
+    if on_conflict_do_nothing:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
     return sql, fields, returning
 
 
-def insert(instance: M) -> M:
-    """Save a new `instance` as `Model.save()` would (the fields' pre_save, e.g. auto_now_add;
-    their conversions, e.g. encryption; pre_save and post_save signals with created=True),
-    with the INSERT built once per model. Only for plain models without parents."""
+def _insert(instance: Model, *, on_conflict_do_nothing: bool) -> bool:
     model = type(instance)
-    sql, fields, returning = _insert_plan(model)
+    sql, fields, returning = _insert_plan(model, on_conflict_do_nothing)
     pre_save.send(
         sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None
     )
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        if returning:
-            for field, value in zip(returning, cursor.fetchone(), strict=True):
-                setattr(instance, field.attname, _from_db(field, value))
+        row = cursor.fetchone() if returning else ()
+    if row is None:
+        return False  # ON CONFLICT DO NOTHING skipped it
+    for field, value in zip(returning, row, strict=True):
+        setattr(instance, field.attname, _from_db(field, value))
     instance._state.adding = False
     instance._state.db = connection.alias
     post_save.send(
@@ -123,4 +133,18 @@ def insert(instance: M) -> M:
         raw=False,
         using=connection.alias,
     )
+    return True
+
+
+def insert(instance: M) -> M:
+    """Save a new `instance` as `Model.save()` would (the fields' pre_save, e.g. auto_now_add;
+    their conversions, e.g. encryption; pre_save and post_save signals with created=True),
+    with the INSERT built once per model. Only for plain models without parents."""
+    _insert(instance, on_conflict_do_nothing=False)
     return instance
+
+
+def insert_unless_conflict(instance: Model) -> bool:
+    """`insert`, unless the row would violate a unique constraint: then nothing is written, the
+    transaction carries on (no savepoint needed), and the answer is False."""
+    return _insert(instance, on_conflict_do_nothing=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pghistory
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django_fsm import can_proceed
 
 from fintech.compliance.models import ComplianceStatus
@@ -30,7 +30,7 @@ from fintech.core.errors import (
 )
 from fintech.core.money import format_minor
 from fintech.core.services import Actor, audit_record, event_emit
-from fintech.core.sql import insert
+from fintech.core.sql import insert, insert_unless_conflict
 from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
 from fintech.transfers import postings
@@ -45,7 +45,6 @@ REFERENCE_PREFIX = "TR"
 REFERENCE_LENGTH = 10  # 50 random bits
 CUSTOMER_TRANSACTION_ID_MAX = Transfer._meta.get_field("customer_transaction_id").max_length or 100
 
-_CTID_CONSTRAINT = "transfer_unique_customer_transaction_id"
 MAX_REASON_LENGTH = 2000
 
 
@@ -123,30 +122,21 @@ def _quote_already_used(quote: Quote) -> Conflict:
     )
 
 
-def _constraint_name(exc: IntegrityError) -> str:
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None) or ""
-
-
 def _insert_transfer(fields: dict[str, Any], *, profile: Profile, quote: Quote) -> Transfer:
+    """Insert, or say which unique rule it breaks. ON CONFLICT DO NOTHING: a concurrent request
+    that committed the same quote or customer_transaction_id first (our INSERT waits for it on
+    the index) makes this skip the row, not fail, so the transaction stays usable for the clear
+    Conflict; no savepoint is needed on the happy path."""
+    ctid = fields["customer_transaction_id"]
     for _attempt in range(3):
-        try:
-            # A savepoint: a refused INSERT must not abort the caller's transaction.
-            with transaction.atomic():
-                return Transfer.objects.create(reference=new_reference(), **fields)
-        except IntegrityError as exc:
-            # The race the checks above cannot see: a concurrent request committed the same
-            # customer_transaction_id after our check (our INSERT waited for it on the index).
-            constraint = _constraint_name(exc)
-            if constraint == _CTID_CONSTRAINT:
-                raise _duplicate_customer_transaction_id(
-                    profile, fields["customer_transaction_id"]
-                ) from exc
-            if "quote_id" in constraint:
-                raise _quote_already_used(quote) from exc
-            if "reference" not in constraint:
-                raise
-            # 50 random bits collided: draw another reference.
+        transfer = Transfer(reference=new_reference(), **fields)
+        if insert_unless_conflict(transfer):
+            return transfer
+        if Transfer.objects.filter(quote=quote).exists():
+            raise _quote_already_used(quote)
+        if Transfer.objects.filter(profile=profile, customer_transaction_id=ctid).exists():
+            raise _duplicate_customer_transaction_id(profile, ctid)
+        # Neither: 50 random bits collided with another transfer's reference. Draw again.
     raise RuntimeError("could not draw a unique transfer reference")  # pragma: no cover
 
 
@@ -168,7 +158,7 @@ def transfer_create(
     # Read fresh, in this transaction (not the profile's cached compliance): a profile
     # rejected a moment ago must not create a transfer on a stale object. The quote is not
     # locked: two requests spending it race to the unique index on transfers.quote_id, and the
-    # loser's IntegrityError becomes a clear Conflict (see _insert_transfer); likewise for a
+    # loser is told with a clear Conflict (see _insert_transfer); likewise for a
     # reused customer_transaction_id.
     inputs = transfer_inputs(
         profile_id=profile.pk, quote_id=quote_id, beneficiary_id=beneficiary_id

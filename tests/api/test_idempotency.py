@@ -10,13 +10,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 import requests
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import Application
@@ -26,6 +27,7 @@ from fintech.api.models import IdempotencyRecord
 from fintech.api.scopes import QUOTES_WRITE
 from fintech.api.services import idempotency_purge
 from fintech.api.tasks import idempotency_purge_task
+from fintech.api.views import quotes as quote_views
 from fintech.core.models import OutboxEvent
 from fintech.quotes.models import Quote
 from fintech.transfers.models import Transfer, TransferTransition
@@ -200,6 +202,49 @@ class TestInProgress:
         response = alice_api.post("/quotes", QUOTE, key="k")
         assert response.status_code == 201
         assert "Idempotent-Replayed" not in response
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_stored_after_our_read_is_replayed_and_our_run_undone(
+    alice, alice_client, monkeypatch
+) -> None:
+    """The lock-and-read statement takes its snapshot a moment before it takes the lock; a
+    request that stored the key in that moment is caught by the unique key at our store: our
+    run is rolled back and the stored response replayed."""
+    api = api_for(Client(), alice_client)
+    assert api.post("/quotes", QUOTE, key="probe").status_code == 201
+    probe = IdempotencyRecord.objects.get(key="probe")
+    real = quote_views.quote_create
+
+    def create_while_another_request_stores_the_key(**kwargs):
+        quote = real(**kwargs)
+
+        def other_request() -> None:
+            try:
+                IdempotencyRecord.objects.create(
+                    application_id=probe.application_id,
+                    key="k",
+                    fingerprint=probe.fingerprint,  # same method, path and body
+                    method="POST",
+                    path=probe.path,
+                    response_status=201,
+                    response_headers={"Content-Type": "application/json"},
+                    response_body='{"id": "from-the-other-request"}',
+                )
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=other_request)  # its own connection: committed
+        thread.start()
+        thread.join(timeout=30)
+        return quote
+
+    monkeypatch.setattr(quote_views, "quote_create", create_while_another_request_stores_the_key)
+    response = api.post("/quotes", QUOTE, key="k")
+    assert response.status_code == 201
+    assert response["Idempotent-Replayed"] == "true"
+    assert body(response) == {"id": "from-the-other-request"}
+    assert Quote.objects.filter(profile=alice).count() == 1  # the probe's; ours was undone
 
 
 @pytest.mark.slow
