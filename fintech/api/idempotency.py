@@ -1,20 +1,20 @@
 """Idempotency-Key for POSTs that create something or move money (IETF draft, Stripe).
 
-- Keyed by (OAuth application, key). A request runs in ONE transaction that first takes a
-  PostgreSQL advisory lock on its key (`pg_try_advisory_xact_lock`). A concurrent duplicate
-  finds the lock taken and gets 409 with `Retry-After` at once, instead of waiting.
-- Holding the lock, it reads the key's stored row. Same fingerprint (method, path, JSON body):
-  the stored status and body are replayed with `Idempotent-Replayed: true`. Another
+- Keyed by (OAuth application, key). A request first takes a PostgreSQL advisory lock on its
+  key (`pg_try_advisory_lock`, held by its database session until it unlocks). A concurrent
+  duplicate finds the lock taken and gets 409 with `Retry-After` at once, instead of waiting.
+- In the same statement it reads the key's stored row. Same fingerprint (method, path, JSON
+  body): the stored status and body are replayed with `Idempotent-Replayed: true`. Another
   fingerprint: 422.
-- Otherwise it runs the request and, on a stored outcome, inserts the key's row with the
-  response in the same transaction: the effects (transfer, ledger entry, audit row, outbox
-  event) and the stored response commit together or not at all. A crash rolls back both and
-  releases the lock with its connection, so a retry simply runs the request: nothing is
-  half-done and no stale "in progress" marker is left to expire.
+- Otherwise it runs the request in ONE transaction and, on a stored outcome, inserts the key's
+  row with the response in that transaction: the effects (transfer, ledger entry, audit row,
+  outbox event) and the stored response commit together or not at all. An API error rolls the
+  transaction back; the lock is still held, so its outcome is stored in a second one before
+  anyone else may run the key. A crash rolls back and releases the lock with its connection:
+  a retry simply runs the request, and no stale "in progress" marker is left to expire.
 - Not stored, so the client can fix the request and retry with the same key: responses
   refused before execution or by validation (400, 401, 403, 405, 413, 415, 429) and server
-  errors (5xx); their effects are rolled back with a savepoint. Stored: 2xx and the
-  deterministic outcomes of running it (404, 409, 422).
+  errors (5xx). Stored: 2xx and the deterministic outcomes of running it (404, 409, 422).
 - Rows are kept at least API_IDEMPOTENCY_TTL_HOURS (>= 24), then purged by the beat task
   `api.idempotency_purge`.
 """
@@ -24,11 +24,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -49,6 +50,8 @@ from fintech.core.sql import (
     quoted_table,
     select_list,
 )
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -93,28 +96,40 @@ _RECORD = ((IdempotencyRecord, "r"),)
 
 
 @functools.cache
-def _lock_then_read_sql() -> str:
-    # One statement (this runs on every idempotent request). Its snapshot is taken before the
-    # lock is: a request that held the key, stored its row and committed in between would be
-    # missed here. _store's insert then finds that row, and the request is undone and replays
-    # it (see idempotent_execute), so even that microsecond window runs nothing twice.
+def _read_sql(*, lock: bool) -> str:
+    # One statement for lock and read (this runs on every idempotent request). Its snapshot is
+    # taken before the lock is: a request that held the key, stored its row and committed in
+    # between would be missed here. _store's insert then finds that row, and our run is undone
+    # and replays it (see idempotent_execute), so even that microsecond window runs nothing
+    # twice.
+    locking = "pg_try_advisory_lock(%s)" if lock else "true"
     return (
-        "SELECT pg_try_advisory_xact_lock(%s), "  # noqa: S608 (names from _meta)
-        f"{select_list(_RECORD)} FROM (SELECT 1) AS one "
+        f"SELECT {locking}, {select_list(_RECORD)} FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
         f"LEFT JOIN {quoted_table(IdempotencyRecord)} r "
         "ON r.application_id = %s AND r.key = %s"
     )
 
 
-def _lock_then_read(application_id: int, key: str) -> tuple[bool, IdempotencyRecord | None]:
-    """(whether we now hold the key, its stored row if it has one)."""
-    row = fetch_one(
-        _lock_then_read_sql(), [advisory_lock_id(application_id, key), application_id, key]
-    )
+def _lock_then_read(
+    lock_id: int | None, application_id: int, key: str
+) -> tuple[bool, IdempotencyRecord | None]:
+    """(whether we hold the key, its stored row if it has one); without `lock_id`, only the
+    read, for a caller that holds the key already."""
+    params = [application_id, key] if lock_id is None else [lock_id, application_id, key]
+    row = fetch_one(_read_sql(lock=lock_id is not None), params)
     assert row is not None  # FROM (SELECT 1): always one row
     (record,) = instances(_RECORD, row[1:])
     assert record is None or isinstance(record, IdempotencyRecord)
     return bool(row[0]), record
+
+
+def _unlock(lock_id: int) -> None:
+    try:
+        fetch_one("SELECT pg_advisory_unlock(%s)", [lock_id])
+    except DatabaseError:
+        # A lock we cannot release must not outlive this request: dropping the session does.
+        log.exception("could not release idempotency lock %s; closing the connection", lock_id)
+        connection.close()
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -131,7 +146,7 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
 
 
 def _store(
-    request: Request, *, application_id: int, key: str, fingerprint: str, response: Response
+    request: Request, *, response: Response, application_id: int, key: str, fingerprint: str
 ) -> bool:
     """Store the response; False if the key's row is already there (see _lock_then_read)."""
     headers = {"Content-Type": response.content_type or "application/json"}
@@ -152,29 +167,42 @@ def _store(
 
 
 class _NotStored(Exception):
-    """Unwinds the savepoint of a request whose response is not stored (e.g. a 400)."""
+    """Unwinds the transaction of a request whose response is not stored."""
 
     def __init__(self, response: HttpResponse) -> None:
         self.response = response
 
 
-def _run(view: APIView, execute: Callable[[], HttpResponse]) -> HttpResponse:
-    """Run the request in a savepoint: an error response keeps none of its writes, while the
-    caller's transaction (and so the key's lock) carries on to store that outcome."""
+class _StoredMeanwhile(Exception):
+    """Another request stored this key after our read: undo the whole transaction."""
+
+
+def _store_or_undo(request: Request, response: Response, **key: Any) -> None:
+    if not _store(request, response=response, **key):
+        raise _StoredMeanwhile()
+
+
+def _run_and_store(
+    view: APIView, request: Request, execute: Callable[[], HttpResponse], **key: Any
+) -> HttpResponse:
     try:
         with transaction.atomic():
             response = execute()
             if not isinstance(response, Response) or not is_stored(response.status_code):
-                raise _NotStored(response)
+                raise _NotStored(response)  # e.g. a 400 returned, not raised: keep nothing
+            _store_or_undo(request, response, **key)
         return response
     except _NotStored as unwound:
         return unwound.response
+    except _StoredMeanwhile:
+        raise
     except Exception as exc:
-        return view.handle_exception(exc)  # re-raises anything that is not an API error
-
-
-class _StoredMeanwhile(Exception):
-    """Another request stored this key after our read: undo the whole transaction."""
+        # Rolled back: nothing of the request happened. We still hold the key.
+        error = view.handle_exception(exc)  # re-raises anything that is not an API error
+        if isinstance(error, Response) and is_stored(error.status_code):
+            with transaction.atomic():
+                _store_or_undo(request, error, **key)
+        return error
 
 
 def idempotent_execute(
@@ -183,47 +211,39 @@ def idempotent_execute(
     application_id = request.api_caller.application_id  # type: ignore[attr-defined]
     key = idempotency_key(request)
     fingerprint = request_fingerprint(request)
-    for _attempt in range(2):
-        try:
-            return _execute_once(view, request, execute, application_id, key, fingerprint)
-        except _StoredMeanwhile:
-            continue  # rolled back; the next read sees the stored row and replays it
-    raise IdempotencyKeyInProgress("The key is changing hands; retry shortly.")
-
-
-def _execute_once(
-    view: APIView,
-    request: Request,
-    execute: Callable[[], HttpResponse],
-    application_id: int,
-    key: str,
-    fingerprint: str,
-) -> HttpResponse:
-    with transaction.atomic():
-        locked, existing = _lock_then_read(application_id, key)
-        if not locked:
-            raise IdempotencyKeyInProgress(
-                f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
-            )
-        if existing is not None:
-            if existing.fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    f"Idempotency-Key {key!r} was first used for {existing.method} "
-                    f"{existing.path} with another body; use a new key for a new request."
+    lock_id = advisory_lock_id(application_id, key)
+    try:
+        locked, existing = _lock_then_read(lock_id, application_id, key)
+    except BaseException:
+        _unlock(lock_id)  # the statement may have failed after taking it
+        raise
+    if not locked:
+        raise IdempotencyKeyInProgress(
+            f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
+        )
+    try:
+        for _attempt in range(2):
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(
+                        f"Idempotency-Key {key!r} was first used for {existing.method} "
+                        f"{existing.path} with another body; use a new key for a new request."
+                    )
+                return _replay(existing)
+            try:
+                return _run_and_store(
+                    view,
+                    request,
+                    execute,
+                    application_id=application_id,
+                    key=key,
+                    fingerprint=fingerprint,
                 )
-            return _replay(existing)
-        response = _run(view, execute)
-        if isinstance(response, Response) and is_stored(response.status_code):
-            stored = _store(
-                request,
-                application_id=application_id,
-                key=key,
-                fingerprint=fingerprint,
-                response=response,
-            )
-            if not stored:
-                raise _StoredMeanwhile()
-        return response
+            except _StoredMeanwhile:
+                _locked, existing = _lock_then_read(None, application_id, key)
+        raise IdempotencyKeyInProgress("The key is changing hands; retry shortly.")
+    finally:
+        _unlock(lock_id)
 
 
 def idempotent(handler: HandlerT) -> HandlerT:

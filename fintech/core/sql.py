@@ -14,6 +14,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import psycopg
 from django.db import connection
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
@@ -73,9 +74,21 @@ def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row: tuple[Any, ...] | None = cursor.fetchone()
+    """Run a SELECT as a server-side prepared statement: PostgreSQL parses and plans it once
+    per connection (connections are persistent), which for a join costs several times its
+    execution. For SELECTs only: it bypasses Django's execute wrappers (pghistory's context
+    injection, which reads need not have). Where queries are being logged (DEBUG,
+    CaptureQueriesContext) it runs through Django's cursor instead, so it is counted."""
+    row: tuple[Any, ...] | None
+    if connection.queries_logged:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return row
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
+        raw.execute(sql, params, prepare=True)
+        row = raw.fetchone()
     return row
 
 
