@@ -44,6 +44,7 @@ from fintech.api.exceptions import (
 )
 from fintech.api.models import IdempotencyRecord
 from fintech.core.sql import (
+    Part,
     fetch_one,
     insert_unless_conflict,
     instances,
@@ -92,7 +93,7 @@ def advisory_lock_id(application_id: int, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-_RECORD = ((IdempotencyRecord, "r"),)
+_RECORD = (Part(IdempotencyRecord, "r"),)
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from fintech.api.models import ApiClient
 from fintech.api.scopes import ALL_SCOPES, SCOPES
-from fintech.core.sql import Parts, fetch_instances, quoted_table, select_list
+from fintech.core.sql import Part, Parts, fetch_instances, quoted_table, select_list
 from fintech.customers.models import Membership, Profile
 
 
@@ -119,11 +119,11 @@ class ApiOAuth2Validator(OAuth2Validator):
 
 
 _JOINED: Parts = (
-    (AccessToken, "t"),
-    (Application, "a"),
-    (ApiClient, "c"),
-    (Profile, "p"),
-    (User, "u"),
+    Part(AccessToken, "t"),
+    Part(Application, "a"),
+    Part(ApiClient, "c"),
+    Part(Profile, "p"),
+    Part(User, "u"),
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 from django.db import connection
@@ -21,23 +21,36 @@ from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
-# (model, alias) pairs naming the tables a joined SELECT reads, in column order.
-Parts = Sequence[tuple[type[Model], str]]
+
+class Part(NamedTuple):
+    """A table a joined SELECT reads: its model, its alias in the SQL, and fields to leave out
+    (e.g. encrypted details nobody on the path reads); those load on first access, as with
+    QuerySet.defer()."""
+
+    model: type[Model]
+    alias: str
+    defer: tuple[str, ...] = ()
+
+
+Parts = Sequence[Part]
 
 
 def quoted_table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _fields(model: type[Model]) -> list[Field[Any, Any]]:
-    return list(model._meta.concrete_fields)
+@functools.cache
+def _fields(model: type[Model], defer: tuple[str, ...] = ()) -> list[Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if f.name not in defer]
 
 
 def select_list(parts: Parts) -> str:
     """Every concrete column of each part, as `alias."column", ...`."""
     quote = connection.ops.quote_name
     return ", ".join(
-        f"{alias}.{quote(field.column)}" for model, alias in parts for field in _fields(model)
+        f"{part.alias}.{quote(field.column)}"
+        for part in parts
+        for field in _fields(part.model, part.defer)
     )
 
 
@@ -61,8 +74,8 @@ def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
     LEFT JOIN found no row (its primary key is NULL)."""
     result: list[Model | None] = []
     offset = 0
-    for model, _alias in parts:
-        fields = _fields(model)
+    for model, _alias, defer in parts:
+        fields = _fields(model, defer)
         values = row[offset : offset + len(fields)]
         offset += len(fields)
         if values[0] is None:

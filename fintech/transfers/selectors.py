@@ -14,7 +14,7 @@ from fintech.beneficiaries.models import Beneficiary
 from fintech.compliance.models import ComplianceStatus
 from fintech.core.errors import FieldError, NotFound, ValidationFailed
 from fintech.core.money import validate_currency
-from fintech.core.sql import fetch_one, instances, quoted_table, select_list
+from fintech.core.sql import Part, fetch_one, instances, quoted_table, select_list
 from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
 from fintech.transfers.models import Transfer, TransferTransition
@@ -76,7 +76,9 @@ def transfer_timeline(transfer: Transfer) -> QuerySet[TransferTransition]:
 
 def timeline_known(transfer: Transfer, transitions: list[TransferTransition]) -> None:
     """Record the transfer's complete timeline where prefetch_related("transitions") would."""
-    queryset = TransferTransition.objects.filter(transfer=transfer)
+    queryset: QuerySet[TransferTransition] = QuerySet(
+        model=TransferTransition
+    )  # never evaluated: its result is known
     queryset._result_cache = transitions
     queryset._prefetch_done = True  # type: ignore[attr-defined]
     cache: dict[str, QuerySet[Any]] = transfer.__dict__.setdefault("_prefetched_objects_cache", {})
@@ -94,7 +96,8 @@ class TransferInputs:
     beneficiary: Beneficiary | None  # None: no such beneficiary, or another profile's
 
 
-_INPUT_PARTS = ((Quote, "q"), (Beneficiary, "b"))
+# The bank details are not needed to create a transfer: not read, not decrypted.
+_INPUT_PARTS = (Part(Quote, "q"), Part(Beneficiary, "b", defer=("bank_details",)))
 _MAX_ID = 2**63 - 1
 
 
