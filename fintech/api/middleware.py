@@ -16,13 +16,10 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
-from fintech.api.models import ApiRequestLog
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
-from fintech.core.sql import insert
+from fintech.api.request_log import request_log_record
 
 log = logging.getLogger(__name__)
 
@@ -126,19 +123,11 @@ class ApiRequestMiddleware:
     @staticmethod
     def _log(request: HttpRequest, response: HttpResponse, started: float) -> None:
         caller = getattr(request, "api_caller", None)
-        try:
-            # One INSERT, outside any transaction of the request (ATOMIC_REQUESTS is off).
-            insert(
-                ApiRequestLog(
-                    application_id=caller.application_id if caller else None,
-                    method=(request.method or "")[:10],
-                    path=request.path[:255],
-                    status=response.status_code,
-                    latency_ms=int((time.perf_counter() - started) * 1000),
-                    request_id=getattr(request, "request_id", "")[:64],
-                    created_at=timezone.now(),
-                )
-            )
-        except DatabaseError:
-            # The request log must never turn a served response into an error.
-            log.warning("could not write the API request log", exc_info=True)
+        request_log_record(
+            application_id=caller.application_id if caller else None,
+            method=request.method or "",
+            path=request.path,
+            status=response.status_code,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            request_id=getattr(request, "request_id", ""),
+        )

@@ -94,7 +94,8 @@ class IdempotencyRecord(models.Model):
 
 
 class ApiRequestLog(models.Model):
-    """One row per API request, written with a single insert after the response is built."""
+    """One row per API request; queued in Redis by the request and written here in bulk by
+    `api.request_log_drain` (see fintech/api/request_log.py)."""
 
     application = models.ForeignKey(
         oauth2_settings.APPLICATION_MODEL,

@@ -8,7 +8,6 @@ failure logged: a rate limiter must not take the API down with it.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from typing import Any
@@ -18,14 +17,11 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from fintech.core.redis_client import redis_client
+
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
-
-
-@functools.cache
-def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 class ApplicationRateThrottle(BaseThrottle):
@@ -43,7 +39,7 @@ class ApplicationRateThrottle(BaseThrottle):
         key = f"api:rate:{caller.client_id}:{window}"
         try:
             # No MULTI/EXEC: INCR alone is atomic; EXPIRE only bounds the key's life.
-            pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+            pipe = redis_client().pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, WINDOW_SECONDS + 1)
             count = int(pipe.execute()[0])

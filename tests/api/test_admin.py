@@ -6,6 +6,9 @@ import pytest
 from django.urls import reverse
 
 from fintech.api.models import ApiRequestLog, IdempotencyRecord
+from fintech.api.request_log import KEY as REQUEST_LOG_KEY
+from fintech.api.request_log import request_log_drain
+from fintech.core.redis_client import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +44,10 @@ def test_idempotency_records_are_read_only(ops_client, alice_api) -> None:
 
 
 def test_request_log_filters_by_status_class(ops_client, alice_api) -> None:
+    redis_client().delete(REQUEST_LOG_KEY)
     alice_api.get("/profile")
     alice_api.get("/quotes/not-a-quote")
+    request_log_drain()
     url = reverse("admin:api_apirequestlog_changelist")
     client_errors = ops_client.get(url, {"status_class": "4"}).content.decode()
     successes = ops_client.get(url, {"status_class": "2"}).content.decode()

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 
 import pytest
 import time_machine
 import yaml
+from oauth2_provider.models import Application
 
 from fintech.api.models import ApiRequestLog
+from fintech.api.request_log import KEY as REQUEST_LOG_KEY
 from fintech.api.scopes import TRANSFERS_READ
+from fintech.api.tasks import request_log_drain_task
+from fintech.core.redis_client import redis_client
 from tests.api.conftest import api_for, issue_client
 from tests.builders import build_beneficiary
 
@@ -149,10 +154,22 @@ class TestSchema:
         assert client.get("/api/v1/problems/nope").status_code == 404
 
 
-def test_every_api_request_is_logged_once(alice_api, alice_client) -> None:
+@pytest.fixture
+def request_log() -> None:
+    """An empty request-log queue (other tests' requests leave theirs on it)."""
+    redis_client().delete(REQUEST_LOG_KEY)
     ApiRequestLog.objects.all().delete()
+
+
+def test_every_api_request_is_logged_once(request_log, alice_api, alice_client) -> None:
     response = alice_api.get("/profile")
     unauthenticated = alice_api.client.get("/api/v1/profile")
+    # Queued in Redis by the request, not yet in the table...
+    assert not ApiRequestLog.objects.exists()
+    assert redis_client().llen(REQUEST_LOG_KEY) == 2
+    # ...until the beat's drain moves them.
+    assert request_log_drain_task() == 2
+    assert redis_client().llen(REQUEST_LOG_KEY) == 0
     rows = list(ApiRequestLog.objects.order_by("id"))
     assert [(r.method, r.path, r.status) for r in rows] == [
         ("GET", "/api/v1/profile", 200),
@@ -160,5 +177,46 @@ def test_every_api_request_is_logged_once(alice_api, alice_client) -> None:
     ]
     assert rows[0].application_id == alice_client.api_client.application_id
     assert rows[0].request_id == response["X-Request-Id"]
+    assert rows[0].latency_ms >= 0
     assert rows[1].application_id is None
     assert rows[1].request_id == unauthenticated["X-Request-Id"]
+    assert request_log_drain_task() == 0
+
+
+def test_without_redis_the_request_writes_its_log_row_itself(
+    request_log, alice_api, settings
+) -> None:
+    alice_api.get("/profile")  # the token is checked against the database, not Redis
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    response = alice_api.get("/profile")
+    assert response.status_code == 200  # the rate limiter lets it through too
+    row = ApiRequestLog.objects.get()
+    assert (row.path, row.status, row.request_id) == (
+        "/api/v1/profile",
+        200,
+        response["X-Request-Id"],
+    )
+
+
+def test_a_logged_request_of_a_since_deleted_application_keeps_its_row(
+    request_log, client, alice
+) -> None:
+    issued = issue_client(alice)
+    api = api_for(client, issued)
+    api.get("/profile")
+    Application.objects.filter(client_id=issued.client_id).delete()
+    assert request_log_drain_task() == 1
+    assert list(ApiRequestLog.objects.values_list("path", "application_id")) == [
+        ("/api/v1/profile", None)
+    ]
+
+
+def test_the_drain_is_scheduled_by_beat() -> None:
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("fintech.api.migrations.0005_request_log_drain_schedule")
+    migration.create_schedule(apps, None)  # a transactional test elsewhere may have flushed it
+    task = PeriodicTask.objects.get(task="api.request_log_drain")
+    assert task.enabled
+    assert task.interval.every <= 10
