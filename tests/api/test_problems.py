@@ -209,6 +209,13 @@ def test_an_unknown_token_is_401_invalid_token(client) -> None:
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
 
+def test_a_token_in_the_query_string_is_not_accepted(alice_api) -> None:
+    # RFC 9700 / RFC 6750: bearer tokens travel in the Authorization header only.
+    response = alice_api.client.get("/api/v1/profile", {"access_token": alice_api.token})
+    problem(response, 401, "not_authenticated")
+    assert alice_api.get("/profile").status_code == 200  # the same token, in the header
+
+
 def test_an_expired_token_is_401(alice_api) -> None:
     with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=1)):
         response = alice_api.get("/profile")
