@@ -57,6 +57,7 @@ QUOTE_BODY = {"source_currency": "GBP", "target_currency": "EUR", "source_amount
 class Phase:
     ops: int = 0
     errors: int = 0
+    api_requests: int = 0  # sent to /api/ (each one must reach the request log)
     seconds: float = 0.0
     first_error: str = ""
     latencies: list[float] = field(default_factory=list)
@@ -68,6 +69,7 @@ class Phase:
     def merge(self, other: Phase) -> None:
         self.ops += other.ops
         self.errors += other.errors
+        self.api_requests += other.api_requests
         self.seconds = max(self.seconds, other.seconds)
         self.first_error = self.first_error or other.first_error
         self.latencies.extend(other.latencies)
@@ -108,13 +110,16 @@ def _client_loop(base, token, mode, beneficiary_id, quote_ids, deadline, budget,
             response = post("/bench/bare", {"note": tag}, api=False)
         elif mode == "pair":
             response = post("/api/v1/quotes", QUOTE_BODY)
+            result.api_requests += 1
             if response.status_code == 201:
                 response = transfer(response.json()["id"], n)
+                result.api_requests += 1
         else:  # "transfer"
             quote_id = next(quotes, None)
             if quote_id is None:
                 break
             response = transfer(quote_id, n)
+            result.api_requests += 1
         elapsed = clock() - started
         if response.status_code == 201:
             result.ops += 1
@@ -345,15 +350,20 @@ def main() -> int:
         django_setup(url)
         migrate()
         setup = create_data()
+        from fintech.api.request_log import KEY, request_log_drain
+        from fintech.core.redis_client import redis_client
+
+        redis_client().delete(KEY)  # the request log's queue: this run's rows only
         with gunicorn(url) as base:
             token = fetch_token(base, setup)
             warm = create_quotes(setup.profile_id, 40)
             for mode in modes:  # warm up every worker's connection and caches
-                run_phase(
+                warm_up = run_phase(
                     base, token, mode, beneficiary_id=setup.beneficiary_id,
                     quote_ids=warm if mode == "transfer" else [], tag=f"warm-{mode}",
                     seconds=2, max_ops=40,
                 )  # fmt: skip
+                phases[mode].api_requests += warm_up.api_requests
             for round_ in range(ROUNDS):
                 quotes = create_quotes(setup.profile_id, QUOTES_PER_ROUND)
                 figures = []
@@ -373,6 +383,7 @@ def main() -> int:
         from fintech.transfers.models import Transfer
 
         transfers = Transfer.objects.filter(profile_id=setup.profile_id).count()
+        logged = request_log_drain()
 
     def mean_rate(mode: str) -> float:
         return sum(rates[mode]) / len(rates[mode])
@@ -396,6 +407,11 @@ def main() -> int:
     print(
         f"   errors {errors} {first_error[:300]}; transfers in the database {transfers:,} "
         f"({created:,} measured + warm-up)"
+    )
+    sent = sum(p.api_requests for p in phases.values())
+    print(
+        f"   request log: {logged:,} rows drained from Redis after the run, "
+        f"for {sent:,} API requests"
     )
     ratio = pair / bare
     verdict = "OK" if ratio >= TARGET and errors == 0 else "MISSED"
