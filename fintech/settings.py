@@ -91,6 +91,12 @@ def _database_from_url(name: str, url: str) -> dict[str, object]:
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "ATOMIC_REQUESTS": False,
+        # Server-side prepared statements for the API's hot reads (fintech.core.sql.fetch_one;
+        # Django's own cursors bind client-side and never prepare): the token lookup's plan
+        # alone cost more than its execution. Off behind a pooler in transaction mode.
+        "OPTIONS": {
+            "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
+        },
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }
 

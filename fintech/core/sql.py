@@ -89,8 +89,9 @@ def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """Run a SELECT as a server-side prepared statement: PostgreSQL parses and plans it once
     per connection (connections are persistent), which for a join costs several times its
-    execution. For SELECTs only: it bypasses Django's execute wrappers (pghistory's context
-    injection, which reads need not have). Where queries are being logged (DEBUG,
+    execution (DATABASE_PREPARED_STATEMENTS=false turns this off, e.g. behind PgBouncer in
+    transaction mode). For SELECTs only: it bypasses Django's execute wrappers (pghistory's
+    context injection, which reads need not have). Where queries are being logged (DEBUG,
     CaptureQueriesContext) it runs through Django's cursor instead, so it is counted."""
     row: tuple[Any, ...] | None
     if connection.queries_logged:
