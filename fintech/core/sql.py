@@ -14,6 +14,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeVar
 
+import pghistory.trigger
+import pgtrigger
 import psycopg
 from django.db import connection
 from django.db.models import Field, Model
@@ -86,30 +88,52 @@ def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
     return result
 
 
-def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    """Run a SELECT as a server-side prepared statement: PostgreSQL parses and plans it once
-    per connection (connections are persistent), which for a join costs several times its
-    execution (DATABASE_PREPARED_STATEMENTS=false turns this off, e.g. behind PgBouncer in
-    transaction mode). For SELECTs only: it bypasses Django's execute wrappers (pghistory's
-    context injection, which reads need not have). Where queries are being logged (DEBUG,
-    CaptureQueriesContext) it runs through Django's cursor instead, so it is counted."""
-    row: tuple[Any, ...] | None
-    if connection.queries_logged:
+def _execute(sql: str, params: Sequence[Any], *, prepared: bool) -> tuple[Any, ...] | None:
+    """Run one statement; its first row, if it returns rows.
+
+    `prepared`: as a server-side prepared statement, which PostgreSQL parses and plans once per
+    connection (connections are persistent); for a join the plan costs several times the
+    execution. It bypasses Django's execute wrappers, so only for statements pghistory need
+    not tag (reads, and writes to tables no history trigger records). Where queries are being
+    logged (DEBUG, CaptureQueriesContext) everything runs through Django's cursor, so it is
+    counted. DATABASE_PREPARED_STATEMENTS=false (e.g. behind PgBouncer in transaction mode)
+    leaves the statements unprepared.
+    """
+    row: tuple[Any, ...] | None = None
+    if not prepared or connection.queries_logged:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
+            if cursor.description is not None:
+                row = cursor.fetchone()
         return row
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
         raw.execute(sql, params, prepare=True)
-        row = raw.fetchone()
+        if raw.description is not None:
+            row = raw.fetchone()
     return row
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run a SELECT, prepared (see _execute); its first row."""
+    return _execute(sql, params, prepared=True)
 
 
 def fetch_instances(sql: str, params: Sequence[Any], parts: Parts) -> list[Model | None] | None:
     """Run a `select_list(parts)` query expected to return at most one row."""
     row = fetch_one(sql, params)
     return None if row is None else instances(parts, row)
+
+
+@functools.cache
+def _history_tracked(model: type[Model]) -> bool:
+    """Whether a pghistory trigger records this table's rows with the request's context: its
+    writes must then go through Django's cursor, where pghistory injects that context."""
+    return any(
+        isinstance(trigger, pghistory.trigger.Event)
+        for tracked, trigger in pgtrigger.registered()
+        if tracked is model
+    )
 
 
 @functools.cache
@@ -143,12 +167,10 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool) -> bool:
         sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None
     )
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone() if returning else ()
-    if row is None:
+    row = _execute(sql, values, prepared=not _history_tracked(model))
+    if returning and row is None:
         return False  # ON CONFLICT DO NOTHING skipped it
-    for field, value in zip(returning, row, strict=True):
+    for field, value in zip(returning, row or (), strict=True):
         setattr(instance, field.attname, _from_db(field, value))
     instance._state.adding = False
     instance._state.db = connection.alias

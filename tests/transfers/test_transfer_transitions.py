@@ -143,6 +143,10 @@ def test_the_row_history_carries_the_actor(make_transfer) -> None:
     update = TransferEvent.objects.filter(pgh_obj=transfer, pgh_label="update").last()
     assert update.state == "funded"
     assert update.pgh_context.metadata["actor"] == OPS.label
+    # The creation too (inserted with SQL built once, through pghistory's context injection).
+    created = TransferEvent.objects.get(pgh_obj=transfer, pgh_label="insert")
+    assert created.pgh_context is not None
+    assert created.pgh_context.metadata["actor"]
 
 
 def test_failing_keeps_the_reason_on_the_transfer(make_transfer) -> None:
