@@ -109,7 +109,10 @@ def _execute(sql: str, params: Sequence[Any], *, prepared: bool) -> tuple[Any, .
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
         raw.execute(sql, params, prepare=True)
-        if raw.description is not None:
+        # The result's status, not `description`: building the column descriptions of a
+        # 60-column join cost more than the query.
+        result = raw.pgresult
+        if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK:
             row = raw.fetchone()
     return row
 

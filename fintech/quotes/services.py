@@ -12,6 +12,7 @@ from django.utils import timezone
 from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.money import format_minor, parse_amount, validate_currency
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.sql import insert
 from fintech.customers.models import Profile
 from fintech.quotes import pricing
 from fintech.quotes.models import Quote
@@ -88,24 +89,26 @@ def quote_create(
         )
     now = timezone.now()
     with pghistory.context(actor=actor.label, request_id=actor.request_id):
-        quote = Quote.objects.create(
-            profile=profile,
-            source_currency=source,
-            target_currency=target,
-            fixed_side=fixed_side,
-            source_amount_minor=price.source_amount_minor,
-            target_amount_minor=price.target_amount_minor,
-            fee_minor=price.fee_minor,
-            fee_fixed_minor=price.fee_rule.fixed_minor(source),
-            fee_bps=price.fee_rule.bps,
-            mid_rate=rate.rate,
-            customer_rate=price.customer_rate,
-            margin_bps=pricing.MARGIN_BPS,
-            rounding_mode=pricing.ROUNDING_MODE,
-            rate_source=rate.source,
-            rate_time=rate.at,
-            expires_at=now + dt.timedelta(seconds=settings.QUOTE_TTL_SECONDS),
-            delivery_estimate=pricing.delivery_estimate(target=target, start=now),
+        quote = insert(
+            Quote(
+                profile=profile,
+                source_currency=source,
+                target_currency=target,
+                fixed_side=fixed_side,
+                source_amount_minor=price.source_amount_minor,
+                target_amount_minor=price.target_amount_minor,
+                fee_minor=price.fee_minor,
+                fee_fixed_minor=price.fee_rule.fixed_minor(source),
+                fee_bps=price.fee_rule.bps,
+                mid_rate=rate.rate,
+                customer_rate=price.customer_rate,
+                margin_bps=pricing.MARGIN_BPS,
+                rounding_mode=pricing.ROUNDING_MODE,
+                rate_source=rate.source,
+                rate_time=rate.at,
+                expires_at=now + dt.timedelta(seconds=settings.QUOTE_TTL_SECONDS),
+                delivery_estimate=pricing.delivery_estimate(target=target, start=now),
+            )
         )
         audit_record(
             actor=actor,
