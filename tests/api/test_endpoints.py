@@ -131,6 +131,8 @@ def test_transfer_create_get_list_fund_cancel(alice_api, alice) -> None:
     got = body(alice_api.get(f"/transfers/{transfer['id']}"))
     assert got["reference"] == transfer["reference"]
     assert [t["to_state"] for t in got["timeline"]] == ["created"]
+    # The create response's timeline (known without reading it back) is the stored one.
+    assert transfer["timeline"] == got["timeline"]
 
     listed = body(alice_api.get("/transfers", {"state": "created", "currency": "EUR"}))
     assert [t["id"] for t in listed["results"]] == [transfer["id"]]
