@@ -150,13 +150,15 @@ MIDDLEWARE = [
     "fintech.api.middleware.ApiRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, CSRF, the signed-in user, messages and frame headers: not under /api/ (bearer
+    # tokens and JSON; see fintech/api/browser_middleware.py).
+    "fintech.api.browser_middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "fintech.api.browser_middleware.BrowserCsrfViewMiddleware",
+    "fintech.api.browser_middleware.BrowserAuthenticationMiddleware",
     "pghistory.middleware.HistoryMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fintech.api.browser_middleware.BrowserMessageMiddleware",
+    "fintech.api.browser_middleware.BrowserXFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "fintech.urls"

@@ -262,3 +262,14 @@ def test_options_is_not_offered(alice_api) -> None:
     )
     problem(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET, POST, HEAD"
+
+
+def test_the_api_skips_the_browser_middleware_the_admin_keeps(client, alice_api) -> None:
+    api = alice_api.get("/profile")
+    assert api.status_code == 200
+    assert not api.cookies  # no session, no CSRF cookie
+    assert "X-Frame-Options" not in api
+    assert api["X-Content-Type-Options"] == "nosniff"  # security headers still apply
+    login = client.get("/admin/login/")
+    assert login["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in login.cookies
