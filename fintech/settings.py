@@ -160,6 +160,7 @@ MIDDLEWARE = [
     "fintech.api.browser_middleware.BrowserMessageMiddleware",
     "fintech.api.browser_middleware.BrowserXFrameOptionsMiddleware",
 ]
+BROWSERLESS_PATH_PREFIXES: tuple[str, ...] = ("/api/",)
 
 ROOT_URLCONF = "fintech.urls"
 WSGI_APPLICATION = "fintech.wsgi.application"

@@ -8,6 +8,7 @@ call. Everything else (security headers, static files, the pghistory context) st
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -15,14 +16,13 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 
-from fintech.api.middleware import API_PREFIX
-
 
 class _NotForApi:
-    """Mixed into a MiddlewareMixin subclass (which provides get_response)."""
+    """Mixed into a MiddlewareMixin subclass (which provides get_response). Skips the paths in
+    settings.BROWSERLESS_PATH_PREFIXES (the API's)."""
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(API_PREFIX):
+        if request.path_info.startswith(settings.BROWSERLESS_PATH_PREFIXES):
             return self.get_response(request)  # type: ignore[attr-defined]
         return super().__call__(request)  # type: ignore[misc]
 
