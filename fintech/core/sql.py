@@ -3,9 +3,11 @@
 The ORM compiles every query again on every call; on the API's request path that compilation
 costs several times the statement itself. These helpers build a statement's SQL once from the
 models' `_meta` and turn its rows into model instances with the fields' own conversions
-(decryption, JSON, arrays), so callers get what the ORM would have given them.
+(decryption, JSON, arrays), so callers get what the ORM would have given them. Reads, and
+writes to tables without row history, run as server-side prepared statements (see _execute).
 
-Use them only where a profile shows the ORM's cost matters; everywhere else, the ORM.
+Use them only where a profile shows the ORM's cost matters; everywhere else, the ORM. The
+ledger does not use them: its tables are written by its own services only.
 """
 
 from __future__ import annotations
