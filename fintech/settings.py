@@ -383,6 +383,8 @@ API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 # Idempotency keys are kept at least 24 hours (IETF draft, Stripe), then purged.
 API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
 API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=1)
+# Rows the request log may queue in Redis while no worker drains it (then the oldest go).
+API_REQUEST_LOG_QUEUE_MAX = env_int("API_REQUEST_LOG_QUEUE_MAX", 500_000, minimum=1000)
 
 # Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.
 RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvider")

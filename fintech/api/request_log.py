@@ -10,6 +10,8 @@ every call, reads included. So the request pushes the row onto a Redis list (one
 - Rows reach the admin a few seconds late. Rows still on the list when Redis is lost (it keeps
   nothing on disk in development) are lost with it: this is operational monitoring, not the
   audit trail (that is written in each business transaction).
+- With no worker draining, the list keeps at most API_REQUEST_LOG_QUEUE_MAX rows (the oldest
+  are dropped, with a warning): losing old log rows beats Redis running out of memory.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 import redis
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import Application
@@ -77,7 +80,11 @@ def request_log_record(
         created_at=timezone.now().isoformat(),
     )
     try:
-        redis_client().rpush(KEY, json.dumps(asdict(entry), separators=(",", ":")))
+        client = redis_client()
+        queued = client.rpush(KEY, json.dumps(asdict(entry), separators=(",", ":")))
+        if queued > settings.API_REQUEST_LOG_QUEUE_MAX:
+            client.ltrim(KEY, -settings.API_REQUEST_LOG_QUEUE_MAX, -1)
+            log.warning("request log: %d rows queued and none drained; dropped the oldest", queued)
         return
     except redis.RedisError:
         log.warning("request log: Redis unavailable; writing the row directly")

@@ -211,6 +211,19 @@ def test_a_logged_request_of_a_since_deleted_application_keeps_its_row(
     ]
 
 
+def test_an_undrained_queue_keeps_only_the_newest_rows(request_log, alice_api, settings) -> None:
+    settings.API_REQUEST_LOG_QUEUE_MAX = 2
+    paths = ["/profile", "/balances", "/compliance"]
+    for path in paths:
+        assert alice_api.get(path).status_code == 200
+    assert redis_client().llen(REQUEST_LOG_KEY) == 2
+    request_log_drain_task()
+    assert list(ApiRequestLog.objects.order_by("id").values_list("path", flat=True)) == [
+        "/api/v1/balances",
+        "/api/v1/compliance",
+    ]
+
+
 def test_the_drain_is_scheduled_by_beat() -> None:
     from django.apps import apps
     from django_celery_beat.models import PeriodicTask
