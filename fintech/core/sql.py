@@ -108,6 +108,9 @@ def _execute(sql: str, params: Sequence[Any], *, prepared: bool) -> tuple[Any, .
             if cursor.description is not None:
                 row = cursor.fetchone()
         return row
+    # As Django's own cursor does: a persistent connection the server dropped is noticed by the
+    # health check (CONN_HEALTH_CHECKS) and replaced, not used.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
         raw.execute(sql, params, prepare=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import Application
@@ -124,3 +125,18 @@ def test_logged_queries_still_see_prepared_reads(alice) -> None:
         assert fetch_one("SELECT %s::int + 1", [41]) == (42,)
     assert len(queries) == 1
     assert fetch_one("SELECT %s::int + 1", [41]) == (42,)  # and prepared otherwise
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_read_replaces_a_connection_the_server_dropped() -> None:
+    (pid,) = fetch_one("SELECT pg_backend_pid()", [])
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        # The server restarted, or an idle timeout ended our persistent connection.
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    close_old_connections()  # what Django does when each request starts
+    # Like Django's own cursors: the health check notices and reconnects, no error.
+    assert fetch_one("SELECT %s::int + 1", [6]) == (7,)
+    assert fetch_one("SELECT pg_backend_pid()", []) != (pid,)
