@@ -82,7 +82,7 @@ def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
         fields = _fields(model, defer)
         values = row[offset : offset + len(fields)]
         offset += len(fields)
-        if values[0] is None:
+        if values[fields.index(model._meta.pk)] is None:
             result.append(None)
             continue
         converted = [_from_db(field, value) for field, value in zip(fields, values, strict=True)]

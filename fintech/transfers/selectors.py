@@ -76,9 +76,8 @@ def transfer_timeline(transfer: Transfer) -> QuerySet[TransferTransition]:
 
 def timeline_known(transfer: Transfer, transitions: list[TransferTransition]) -> None:
     """Record the transfer's complete timeline where prefetch_related("transitions") would."""
-    queryset: QuerySet[TransferTransition] = QuerySet(
-        model=TransferTransition
-    )  # never evaluated: its result is known
+    # Never evaluated: its result is already known.
+    queryset: QuerySet[TransferTransition] = QuerySet(model=TransferTransition)
     queryset._result_cache = transitions
     queryset._prefetch_done = True  # type: ignore[attr-defined]
     cache: dict[str, QuerySet[Any]] = transfer.__dict__.setdefault("_prefetched_objects_cache", {})

@@ -119,12 +119,25 @@ def test_fetch_instances_builds_what_the_orm_would(alice) -> None:
     assert fetch_instances(sql, [0], parts) is None
 
 
-def test_logged_queries_still_see_prepared_reads(alice) -> None:
-    # Under CaptureQueriesContext (and DEBUG) the hot reads run through Django's cursor.
+def test_reads_are_prepared_once_per_connection_but_still_logged_when_logging() -> None:
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%+ 40%"],
+            )
+            (count,) = cursor.fetchone()
+        return int(count)
+
+    assert fetch_one("SELECT %s::int + 40", [2]) == (42,)
+    assert fetch_one("SELECT %s::int + 40", [3]) == (43,)
+    # Planned once, executed twice (none prepared with DATABASE_PREPARED_STATEMENTS=false).
+    enabled = connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+    assert prepared() == (1 if enabled else 0)
+    # Under CaptureQueriesContext (and DEBUG) it runs through Django's cursor: counted.
     with CaptureQueriesContext(connection) as queries:
-        assert fetch_one("SELECT %s::int + 1", [41]) == (42,)
+        assert fetch_one("SELECT %s::int + 40", [4]) == (44,)
     assert len(queries) == 1
-    assert fetch_one("SELECT %s::int + 1", [41]) == (42,)  # and prepared otherwise
 
 
 @pytest.mark.django_db(transaction=True)
