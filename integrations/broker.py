@@ -7,22 +7,18 @@ hand-off) uses one Redis command where it can, and publishes only when it must.
 
 from __future__ import annotations
 
-import functools
-
 import redis
 from celery import current_app
 from django.conf import settings
 
-
-@functools.cache
-def _client(url: str) -> redis.Redis:
-    timeout = settings.CELERY_BROKER_CONNECTION_TIMEOUT
-    # Fails fast when Redis is down, like the broker's publish: the beat scanners take over.
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+from fintech.core.redis_client import redis_at
 
 
 def broker_redis() -> redis.Redis | None:
     """A client of the broker's Redis (the broker URL, not REDIS_URL: they may differ), or
-    None if the broker is not Redis."""
+    None if the broker is not Redis. It fails as fast as the broker's publish would, so the
+    beat scanners take over."""
     url = str(current_app.conf.broker_url or "")
-    return _client(url) if url.startswith(("redis://", "rediss://")) else None
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    return redis_at(url, timeout_seconds=settings.CELERY_BROKER_CONNECTION_TIMEOUT)

@@ -1,5 +1,5 @@
-"""The platform's Redis (REDIS_URL) for request-path work: short timeouts, one client per
-process. Callers must survive Redis being down (each says how)."""
+"""Redis clients for request-path work: short timeouts, one client per URL and process.
+Callers must survive Redis being down (each says how)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ TIMEOUT_SECONDS = 0.5
 
 
 @functools.cache
-def _client(url: str) -> redis.Redis:
+def redis_at(url: str, *, timeout_seconds: float = TIMEOUT_SECONDS) -> redis.Redis:
     return redis.Redis.from_url(
-        url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
     )
 
 
 def redis_client() -> redis.Redis:
-    return _client(settings.REDIS_URL)
+    """The platform's Redis (REDIS_URL)."""
+    return redis_at(settings.REDIS_URL)
