@@ -22,6 +22,9 @@ venv: $(VENV)/.installed ## Create .venv and install the pinned requirements
 run: venv ## Run web, worker and beat with demo data (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
 	$(SERVICES) $(PY) manage.py platform_run
 
+manage: venv ## Run a management command, e.g. make manage ARGS="api_client_create --profile 1 --name ERP" (uses the servers of a running `make run`)
+	$(SERVICES) $(PY) manage.py $(ARGS)
+
 test: venv ## Lint, type check, import contracts and the whole test suite
 	$(SERVICES) $(MAKE) --no-print-directory check
 
@@ -53,4 +56,4 @@ verify-ledger: venv ## Prove every entry balances and every balance equals its p
 clean: ## Remove the virtualenv and the embedded servers' data
 	rm -rf $(VENV) .data
 
-.PHONY: help venv run test check lint typecheck contracts pytest format bench verify-ledger clean
+.PHONY: help venv run manage test check lint typecheck contracts pytest format bench verify-ledger clean

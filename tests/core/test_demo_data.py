@@ -3,7 +3,7 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.core.models import AuditEvent, OutboxEvent
@@ -42,3 +42,19 @@ def test_the_demo_ledger_verifies() -> None:
     out = StringIO()
     call_command("ledger_verify", stdout=out)
     assert out.getvalue().startswith("OK:")
+
+
+def test_the_api_walkthrough_can_register_a_sandbox_client_by_name() -> None:
+    # fintech/api/README.md: `make manage ARGS='api_client_create --profile "Acme Sandbox Ltd"'`
+    call_command("demo_data", verbosity=0)
+    sandbox = Profile.objects.get(legal_name="Acme Sandbox Ltd")
+    assert sandbox.is_sandbox
+    assert sandbox.compliance.state == "verified"
+    out = StringIO()
+    call_command("api_client_create", "--profile", "Acme Sandbox Ltd", "--name", "ERP", stdout=out)
+    assert out.getvalue().startswith(f"sandbox client for Acme Sandbox Ltd (profile {sandbox.pk})")
+    by_id = StringIO()
+    call_command("api_client_create", "--profile", str(sandbox.pk), stdout=by_id)
+    assert "sandbox client for Acme Sandbox Ltd" in by_id.getvalue()
+    with pytest.raises(CommandError, match="No profile with id or legal name 'Nobody Ltd'"):
+        call_command("api_client_create", "--profile", "Nobody Ltd")

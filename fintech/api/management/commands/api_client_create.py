@@ -21,7 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--profile", type=int, required=True, help="profile id")
+        parser.add_argument("--profile", required=True, help="profile id, or its exact legal name")
         parser.add_argument("--name", default="API client")
         parser.add_argument(
             "--scopes",
@@ -36,9 +36,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        profile = Profile.objects.filter(pk=options["profile"]).first()
+        wanted = str(options["profile"]).strip()
+        profiles = Profile.objects.all()
+        profile = (
+            profiles.filter(pk=int(wanted))
+            if wanted.isdigit()
+            else profiles.filter(legal_name=wanted)
+        ).first()
         if profile is None:
-            raise CommandError(f"No profile {options['profile']}")
+            raise CommandError(f"No profile with id or legal name {wanted!r}")
         redirect = options["authorization_code"] or ""
         try:
             issued = api_client_create(

@@ -1,0 +1,53 @@
+"""devservices: a second run uses the servers a live run owns instead of starting its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from fintech import devservices
+from tests.integrations.conftest import free_port
+
+
+@pytest.fixture
+def recorded(tmp_path, monkeypatch):
+    path = tmp_path / "services.json"
+    monkeypatch.setattr(devservices, "RUNNING", path)
+
+    def record(pid: int, database_url: str, redis_url: str) -> None:
+        path.write_text(
+            json.dumps({"pid": pid, "DATABASE_URL": database_url, "REDIS_URL": redis_url})
+        )
+
+    return record
+
+
+def test_the_servers_of_a_live_run_are_reused(recorded) -> None:
+    database_url, redis_url = os.environ["DATABASE_URL"], settings.REDIS_URL
+    recorded(os.getpid(), database_url, redis_url)  # a live process, servers that answer
+    assert devservices._running_services() == {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+    }
+
+
+def test_a_record_left_by_a_dead_run_is_ignored(recorded) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    recorded(int(gone.stdout), os.environ["DATABASE_URL"], settings.REDIS_URL)
+    assert devservices._running_services() is None
+
+
+def test_servers_that_no_longer_answer_are_ignored(recorded) -> None:
+    closed = free_port()
+    recorded(os.getpid(), f"postgres://postgres@127.0.0.1:{closed}/fintech", settings.REDIS_URL)
+    assert devservices._running_services() is None
+
+
+def test_no_record_no_reuse(recorded) -> None:
+    assert devservices._running_services() is None
