@@ -8,7 +8,8 @@ One relay run serves every commit before it starts, so a kick publishes a task o
 waiting: it sets KICK_KEY (SET NX, one Redis command), and only the setter publishes; a relay
 run deletes the key before it claims rows. A commit that finds the key set therefore came
 before that delete, and its rows are seen by the claim that follows. Under load this turns a
-Celery publish per commit into one Redis command per commit.
+Celery publish per commit into one Redis command per commit; in an API request that command
+rides with the request log's, in one round trip after the response is made (redis_batch).
 
 The kick is an optimisation: if Redis is down it is lost, the rows wait, and the beat relay
 picks them up once Redis is back; a kick whose task was lost expires with the key's TTL.
@@ -19,9 +20,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
+from celery import current_app
+from django.conf import settings
 from django.db import connections, transaction
 
 from fintech.core.models import OutboxEvent
+from fintech.core.redis_client import redis_later
 from integrations.broker import broker_redis
 
 logger = logging.getLogger(__name__)
@@ -31,12 +36,40 @@ KICK_TTL_MS = 10_000  # a kick whose task went missing stops holding back others
 
 
 def relay_kick() -> None:
-    from integrations.tasks import outbox_relay_task
-
+    if _broker_url() == settings.REDIS_URL:
+        # With the request's other Redis commands, in one round trip (see redis_batch).
+        redis_later(_set_kick_key, _publish_if_set)
+        return
     try:
         client = broker_redis()
         if client is not None and not client.set(KICK_KEY, "1", nx=True, px=KICK_TTL_MS):
             return  # a relay run is already on its way and will see our rows
+    except Exception:  # the broker is down: the beat relay will find the rows later
+        logger.warning("outbox relay kick not published (broker unavailable); beat will relay")
+        return
+    _publish()
+
+
+def _broker_url() -> str:
+    return str(current_app.conf.broker_url or "")
+
+
+def _set_kick_key(pipe: redis.client.Pipeline) -> int:
+    pipe.set(KICK_KEY, "1", nx=True, px=KICK_TTL_MS)
+    return 1
+
+
+def _publish_if_set(results: list[Any] | redis.RedisError) -> None:
+    if isinstance(results, redis.RedisError):
+        logger.warning("outbox relay kick not published (broker unavailable); beat will relay")
+    elif results[0]:  # we set the key: no relay run is on its way yet
+        _publish()
+
+
+def _publish() -> None:
+    from integrations.tasks import outbox_relay_task
+
+    try:
         outbox_relay_task.apply_async(retry=False)
     except Exception:  # the broker is down: the beat relay will find the rows later
         logger.warning("outbox relay kick not published (broker unavailable); beat will relay")

@@ -1,17 +1,19 @@
 """Idempotency-Key for POSTs that create something or move money (IETF draft, Stripe).
 
-- Keyed by (OAuth application, key). A request first takes a PostgreSQL advisory lock on its
-  key (`pg_try_advisory_lock`, held by its database session until it unlocks). A concurrent
-  duplicate finds the lock taken and gets 409 with `Retry-After` at once, instead of waiting.
+- Keyed by (OAuth application, key). A request runs in ONE transaction, which first takes a
+  PostgreSQL advisory lock on its key (`pg_try_advisory_xact_lock`, released when the
+  transaction ends). A concurrent duplicate finds the lock taken and gets 409 with
+  `Retry-After` at once, instead of waiting.
 - In the same statement it reads the key's stored row. Same fingerprint (method, path, JSON
   body): the stored status and body are replayed with `Idempotent-Replayed: true`. Another
   fingerprint: 422.
-- Otherwise it runs the request in ONE transaction and, on a stored outcome, inserts the key's
-  row with the response in that transaction: the effects (transfer, ledger entry, audit row,
-  outbox event) and the stored response commit together or not at all. An API error rolls the
-  transaction back; the lock is still held, so its outcome is stored in a second one before
-  anyone else may run the key. A crash rolls back and releases the lock with its connection:
-  a retry simply runs the request, and no stale "in progress" marker is left to expire.
+- Otherwise it runs the request and, on a stored outcome, inserts the key's row with the
+  response in that transaction: the effects (transfer, ledger entry, audit row, outbox event)
+  and the stored response commit together or not at all. An API error rolls the transaction
+  back; its outcome is stored in a second one that takes the key again (a duplicate that took
+  it in between owns the key: this request then answers as a duplicate would). A crash rolls
+  back and releases the lock with its connection: a retry simply runs the request, and no
+  stale "in progress" marker is left to expire.
 - Not stored, so the client can fix the request and retry with the same key: responses
   refused before execution or by validation (400, 401, 403, 405, 413, 415, 429) and server
   errors (5xx). Stored: 2xx and the deterministic outcomes of running it (404, 409, 422).
@@ -29,7 +31,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -47,10 +49,12 @@ from fintech.core.sql import (
     Part,
     fetch_one,
     insert_unless_conflict,
+    inserts_deferred,
     instances,
     quoted_table,
     select_list,
 )
+from fintech.core.transactions import request_transaction
 
 log = logging.getLogger(__name__)
 
@@ -97,40 +101,31 @@ _RECORD = (Part(IdempotencyRecord, "r"),)
 
 
 @functools.cache
-def _read_sql(*, lock: bool) -> str:
+def _lock_and_read_sql() -> str:
     # One statement for lock and read (this runs on every idempotent request). Its snapshot is
     # taken before the lock is: a request that held the key, stored its row and committed in
     # between would be missed here. _store's insert then finds that row, and our run is undone
     # and replays it (see idempotent_execute), so even that microsecond window runs nothing
     # twice.
-    locking = "pg_try_advisory_lock(%s)" if lock else "true"
+    columns, table = select_list(_RECORD), quoted_table(IdempotencyRecord)
     return (
-        f"SELECT {locking}, {select_list(_RECORD)} FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
-        f"LEFT JOIN {quoted_table(IdempotencyRecord)} r "
-        "ON r.application_id = %s AND r.key = %s"
+        f"SELECT pg_try_advisory_xact_lock(%s), {columns} FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
+        f"LEFT JOIN {table} r ON r.application_id = %s AND r.key = %s"
     )
 
 
-def _lock_then_read(
-    lock_id: int | None, application_id: int, key: str
-) -> tuple[bool, IdempotencyRecord | None]:
-    """(whether we hold the key, its stored row if it has one); without `lock_id`, only the
-    read, for a caller that holds the key already."""
-    params = [application_id, key] if lock_id is None else [lock_id, application_id, key]
-    row = fetch_one(_read_sql(lock=lock_id is not None), params)
+def _lock_and_read(lock_id: int, application_id: int, key: str) -> IdempotencyRecord | None:
+    """Take the key for this transaction and read its stored row, if it has one; 409 if
+    another request holds the key."""
+    row = fetch_one(_lock_and_read_sql(), [lock_id, application_id, key])
     assert row is not None  # FROM (SELECT 1): always one row
+    if not row[0]:
+        raise IdempotencyKeyInProgress(
+            f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
+        )
     (record,) = instances(_RECORD, row[1:])
     assert record is None or isinstance(record, IdempotencyRecord)
-    return bool(row[0]), record
-
-
-def _unlock(lock_id: int) -> None:
-    try:
-        fetch_one("SELECT pg_advisory_unlock(%s)", [lock_id])
-    except DatabaseError:
-        # A lock we cannot release must not outlive this request: dropping the session does.
-        log.exception("could not release idempotency lock %s; closing the connection", lock_id)
-        connection.close()
+    return record
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -183,27 +178,57 @@ def _store_or_undo(request: Request, response: Response, **key: Any) -> None:
         raise _StoredMeanwhile()
 
 
+def _replay_stored(existing: IdempotencyRecord, *, fingerprint: str, key: str) -> HttpResponse:
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was first used for {existing.method} "
+            f"{existing.path} with another body; use a new key for a new request."
+        )
+    return _replay(existing)
+
+
 def _run_and_store(
-    view: APIView, request: Request, execute: Callable[[], HttpResponse], **key: Any
+    view: APIView,
+    request: Request,
+    execute: Callable[[], HttpResponse],
+    *,
+    lock_id: int,
+    application_id: int,
+    key: str,
+    fingerprint: str,
 ) -> HttpResponse:
+    """One transaction: take the key, replay its stored response or run the request and store
+    its response. Committing releases the key."""
+    stored = {"application_id": application_id, "key": key, "fingerprint": fingerprint}
     try:
-        with transaction.atomic():
+        # Nothing in the request carries on after an error, so its services need no savepoints,
+        # and its audit rows and events travel with the stored response (inserts_deferred).
+        with request_transaction(), inserts_deferred():
+            existing = _lock_and_read(lock_id, application_id, key)
+            if existing is not None:
+                return _replay_stored(existing, fingerprint=fingerprint, key=key)
             response = execute()
             if not isinstance(response, Response) or not is_stored(response.status_code):
                 raise _NotStored(response)  # e.g. a 400 returned, not raised: keep nothing
-            _store_or_undo(request, response, **key)
+            _store_or_undo(request, response, **stored)
         return response
     except _NotStored as unwound:
         return unwound.response
-    except _StoredMeanwhile:
-        raise
+    except (_StoredMeanwhile, IdempotencyKeyInProgress, IdempotencyKeyReused):
+        raise  # about the key, not an outcome of running the request
     except Exception as exc:
-        # Rolled back: nothing of the request happened. We still hold the key.
+        # Rolled back: nothing of the request happened, and the key was released with it.
         error = view.handle_exception(exc)  # re-raises anything that is not an API error
-        if isinstance(error, Response) and is_stored(error.status_code):
-            with transaction.atomic():
-                _store_or_undo(request, error, **key)
-        return error
+        if not (isinstance(error, Response) and is_stored(error.status_code)):
+            return error
+    # Store the outcome, taking the key again. If a duplicate took it in between, its outcome
+    # is the key's: this request answers as a duplicate would (409 while it runs, or the replay).
+    with transaction.atomic():
+        existing = _lock_and_read(lock_id, application_id, key)
+        if existing is not None:
+            return _replay_stored(existing, fingerprint=fingerprint, key=key)
+        _store_or_undo(request, error, **stored)
+    return error
 
 
 def idempotent_execute(
@@ -213,38 +238,20 @@ def idempotent_execute(
     key = idempotency_key(request)
     fingerprint = request_fingerprint(request)
     lock_id = advisory_lock_id(application_id, key)
-    try:
-        locked, existing = _lock_then_read(lock_id, application_id, key)
-    except BaseException:
-        _unlock(lock_id)  # the statement may have failed after taking it
-        raise
-    if not locked:
-        raise IdempotencyKeyInProgress(
-            f"A request with Idempotency-Key {key!r} is still being processed; retry shortly."
-        )
-    try:
-        for _attempt in range(2):
-            if existing is not None:
-                if existing.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused(
-                        f"Idempotency-Key {key!r} was first used for {existing.method} "
-                        f"{existing.path} with another body; use a new key for a new request."
-                    )
-                return _replay(existing)
-            try:
-                return _run_and_store(
-                    view,
-                    request,
-                    execute,
-                    application_id=application_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                )
-            except _StoredMeanwhile:
-                _locked, existing = _lock_then_read(None, application_id, key)
-        raise IdempotencyKeyInProgress("The key is changing hands; retry shortly.")
-    finally:
-        _unlock(lock_id)
+    for _attempt in range(2):
+        try:
+            return _run_and_store(
+                view,
+                request,
+                execute,
+                lock_id=lock_id,
+                application_id=application_id,
+                key=key,
+                fingerprint=fingerprint,
+            )
+        except _StoredMeanwhile:
+            continue  # the next attempt reads the stored row and replays it
+    raise IdempotencyKeyInProgress("The key is changing hands; retry shortly.")
 
 
 def idempotent(handler: HandlerT) -> HandlerT:

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -28,7 +29,7 @@ from django.utils import timezone
 from oauth2_provider.models import Application
 
 from fintech.api.models import ApiRequestLog
-from fintech.core.redis_client import redis_client
+from fintech.core.redis_client import redis_client, redis_later
 from fintech.core.sql import insert
 
 log = logging.getLogger(__name__)
@@ -79,15 +80,32 @@ def request_log_record(
         request_id=request_id,
         created_at=timezone.now().isoformat(),
     )
+    payload = json.dumps(asdict(entry), separators=(",", ":"))
+
+    def push(pipe: redis.client.Pipeline) -> int:
+        pipe.rpush(KEY, payload)
+        return 1
+
+    def pushed(results: list[Any] | redis.RedisError) -> None:
+        if isinstance(results, redis.RedisError):
+            log.warning("request log: Redis unavailable; writing the row directly")
+            _write_directly(entry)
+        elif results[0] > settings.API_REQUEST_LOG_QUEUE_MAX:
+            _trim(queued=results[0])
+
+    # With the request's other Redis commands, after its response is made (see redis_batch).
+    redis_later(push, pushed)
+
+
+def _trim(*, queued: int) -> None:
     try:
-        client = redis_client()
-        queued = client.rpush(KEY, json.dumps(asdict(entry), separators=(",", ":")))
-        if queued > settings.API_REQUEST_LOG_QUEUE_MAX:
-            client.ltrim(KEY, -settings.API_REQUEST_LOG_QUEUE_MAX, -1)
-            log.warning("request log: %d rows queued and none drained; dropped the oldest", queued)
-        return
+        redis_client().ltrim(KEY, -settings.API_REQUEST_LOG_QUEUE_MAX, -1)
     except redis.RedisError:
-        log.warning("request log: Redis unavailable; writing the row directly")
+        return  # the next push trims
+    log.warning("request log: %d rows queued and none drained; dropped the oldest", queued)
+
+
+def _write_directly(entry: LoggedRequest) -> None:
     try:
         insert(entry.row())
     except Exception:

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import Application
 
@@ -14,6 +13,7 @@ from fintech.api.models import ApiClient, ApiRequestLog, IdempotencyRecord
 from fintech.api.scopes import ALL_SCOPES
 from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.services import Actor, audit_record
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 
 
@@ -26,7 +26,7 @@ class IssuedClient:
     client_secret: str
 
 
-@transaction.atomic
+@service_transaction
 def api_client_create(
     *,
     actor: Actor,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pghistory
-from django.db import transaction
 from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.validators import beneficiary_input_clean
 from fintech.core.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 
 
@@ -24,7 +24,7 @@ def _event_payload(beneficiary: Beneficiary) -> dict[str, object]:
     }
 
 
-@transaction.atomic
+@service_transaction
 def beneficiary_create(
     *,
     actor: Actor,
@@ -60,7 +60,7 @@ def beneficiary_create(
     return beneficiary
 
 
-@transaction.atomic
+@service_transaction
 def beneficiary_deactivate(
     *, actor: Actor, beneficiary: Beneficiary | int, reason: str = ""
 ) -> Beneficiary:

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pghistory
-from django.db import transaction
 from django_fsm import can_proceed
 
 from fintech.compliance.models import ComplianceStatus
 from fintech.core.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 
 MAX_REASON_LENGTH = 2000
@@ -84,7 +84,7 @@ def _apply(
     return locked
 
 
-@transaction.atomic
+@service_transaction
 def compliance_submit(
     *, actor: Actor, status: ComplianceStatus | int, reason: str = ""
 ) -> ComplianceStatus:
@@ -99,7 +99,7 @@ def compliance_submit(
     )
 
 
-@transaction.atomic
+@service_transaction
 def compliance_resubmit(
     *, actor: Actor, status: ComplianceStatus | int, reason: str
 ) -> ComplianceStatus:
@@ -114,7 +114,7 @@ def compliance_resubmit(
     )
 
 
-@transaction.atomic
+@service_transaction
 def compliance_verify(
     *, actor: Actor, status: ComplianceStatus | int, reason: str = ""
 ) -> ComplianceStatus:
@@ -135,7 +135,7 @@ def compliance_verify(
     )
 
 
-@transaction.atomic
+@service_transaction
 def compliance_reject(
     *, actor: Actor, status: ComplianceStatus | int, reason: str
 ) -> ComplianceStatus:
@@ -150,7 +150,7 @@ def compliance_reject(
     )
 
 
-@transaction.atomic
+@service_transaction
 def compliance_flag_review(
     *, actor: Actor, status: ComplianceStatus | int, reason: str
 ) -> ComplianceStatus:
@@ -166,7 +166,7 @@ def compliance_flag_review(
     )
 
 
-@transaction.atomic
+@service_transaction
 def compliance_clear_review(
     *, actor: Actor, status: ComplianceStatus | int, reason: str = ""
 ) -> ComplianceStatus:

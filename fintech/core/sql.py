@@ -8,18 +8,26 @@ writes to tables without row history, run as server-side prepared statements (se
 
 Use them only where a profile shows the ORM's cost matters; everywhere else, the ORM. The
 ledger does not use them: its tables are written by its own services only.
+
+Within `inserts_deferred()`, inserts that nobody needs an answer from (audit rows, outbox
+events) wait and travel with the next statement, several statements in one round trip.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NamedTuple, TypeVar
 
+import pghistory.config
+import pghistory.runtime
 import pghistory.trigger
 import pgtrigger
 import psycopg
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
@@ -90,7 +98,9 @@ def instances(parts: Parts, row: Sequence[Any]) -> list[Model | None]:
     return result
 
 
-def _execute(sql: str, params: Sequence[Any], *, prepared: bool) -> tuple[Any, ...] | None:
+def _execute(
+    sql: str, params: Sequence[Any], *, prepared: bool, read: bool = False
+) -> tuple[Any, ...] | None:
     """Run one statement; its first row, if it returns rows.
 
     `prepared`: as a server-side prepared statement, which PostgreSQL parses and plans once per
@@ -100,31 +110,133 @@ def _execute(sql: str, params: Sequence[Any], *, prepared: bool) -> tuple[Any, .
     logged (DEBUG, CaptureQueriesContext) everything runs through Django's cursor, so it is
     counted. DATABASE_PREPARED_STATEMENTS=false (e.g. behind PgBouncer in transaction mode)
     leaves the statements unprepared.
+
+    Deferred inserts (see inserts_deferred) go first, in the same round trip.
     """
     row: tuple[Any, ...] | None = None
     if not prepared or connection.queries_logged:
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor:  # sends deferred inserts first (_send_deferred_first)
             cursor.execute(sql, params)
             if cursor.description is not None:
                 row = cursor.fetchone()
         return row
-    # As Django's own cursor does: a persistent connection the server dropped is noticed by the
-    # health check (CONN_HEALTH_CHECKS) and replaced, not used.
+    if connection.in_atomic_block:
+        return _send([*_take_deferred(), _Statement(sql, list(params))])
+    if read:
+        return _read_checking_health(sql, params)
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
-        raw.execute(sql, params, prepare=True)
-        # The result's status, not `description`: building the column descriptions of a
-        # 60-column join cost more than the query.
-        result = raw.pgresult
-        if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK:
-            row = raw.fetchone()
+    return _send([_Statement(sql, list(params))])
+
+
+def _read_checking_health(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """A statement outside a transaction (a read: the token lookup is a request's first), which
+    is also the request's connection health check (CONN_HEALTH_CHECKS). Django's own check is a
+    `SELECT 1` round trip before the first query; here the query itself tells: if a persistent
+    connection the server dropped fails it, the connection is replaced and the read, which
+    changed nothing, runs again."""
+    # Attributes of Django's BaseDatabaseWrapper the stubs leave out.
+    check = connection.health_check_enabled and not connection.health_check_done  # type: ignore[attr-defined]
+    connection.ensure_connection()
+    try:
+        row = _send([_Statement(sql, list(params))])
+    except OperationalError:
+        raw = connection.connection
+        if not check or raw is None or not (raw.closed or raw.broken):
+            raise
+        connection.close()  # Django's replacement, as its failed health check would do
+        connection.ensure_connection()
+        row = _send([_Statement(sql, list(params))])
+    connection.health_check_done = True  # type: ignore[attr-defined]
     return row
+
+
+class _Statement(NamedTuple):
+    sql: str
+    params: list[Any]
+    done: Callable[[tuple[Any, ...] | None], None] | None = None  # gets the row when sent
+
+
+def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
+    """Send prepared statements in one round trip (pipeline mode when there are several); call
+    each one's `done` with its row, in order; the last one's row."""
+    row: tuple[Any, ...] | None = None
+    with connection.wrap_database_errors:
+        raw = connection.connection
+        cursors = []
+        if len(statements) == 1:
+            cursors.append(psycopg.Cursor(raw))
+            cursors[0].execute(statements[0].sql, statements[0].params, prepare=True)
+        else:
+            with raw.pipeline():
+                for statement in statements:
+                    cursor = psycopg.Cursor(raw)
+                    cursor.execute(statement.sql, statement.params, prepare=True)
+                    cursors.append(cursor)
+        for statement, cursor in zip(statements, cursors, strict=True):
+            # The result's status, not `description`: building the column descriptions of a
+            # 60-column join cost more than the query.
+            result = cursor.pgresult
+            row = None
+            if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK:
+                row = cursor.fetchone()
+            cursor.close()
+            if statement.done is not None:
+                statement.done(row)
+    return row
+
+
+# --- deferred inserts ------------------------------------------------------------------------
+
+_deferred: ContextVar[list[_Statement] | None] = ContextVar("inserts_deferred", default=None)
+
+
+def _take_deferred() -> list[_Statement]:
+    queue = _deferred.get()
+    if not queue:
+        return []
+    taken = queue[:]
+    queue.clear()
+    return taken
+
+
+def _send_deferred_first(execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+    # Any statement through Django's cursor (the ORM, history-tracked inserts) sends the
+    # deferred inserts before it, so writes reach the database in the order they were made.
+    queued = _take_deferred()
+    if queued:
+        _send(queued)
+    return execute(sql, params, many, context)
+
+
+@contextmanager
+def inserts_deferred() -> Iterator[None]:
+    """Inside a transaction: `insert` into a table without row history sends nothing yet. The
+    queued inserts go to PostgreSQL together with the next statement that needs an answer (a
+    read, an `insert_unless_conflict`), or at the end of the block: one round trip instead of
+    one each. Until then a queued instance lacks what the database assigns (its id) and its
+    post_save signal has not been sent. An error in a queued insert is raised where the queue
+    is sent, and fails the transaction as it would have anyway. Any statement through Django's
+    cursor sends the queue first, so writes keep their order."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("inserts_deferred needs a transaction")
+    if _deferred.get() is not None:  # nested: the outer block sends
+        yield
+        return
+    token = _deferred.set([])
+    try:
+        with connection.execute_wrapper(_send_deferred_first):
+            yield
+            queued = _take_deferred()
+            if queued:
+                _send(queued)
+    finally:
+        _deferred.reset(token)
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """Run a SELECT, prepared (see _execute); its first row."""
-    return _execute(sql, params, prepared=True)
+    return _execute(sql, params, prepared=True, read=True)
 
 
 def fetch_instances(sql: str, params: Sequence[Any], parts: Parts) -> list[Model | None] | None:
@@ -135,13 +247,29 @@ def fetch_instances(sql: str, params: Sequence[Any], parts: Parts) -> list[Model
 
 @functools.cache
 def _history_tracked(model: type[Model]) -> bool:
-    """Whether a pghistory trigger records this table's rows with the request's context: its
-    writes must then go through Django's cursor, where pghistory injects that context."""
+    """Whether a pghistory trigger records this table's rows with the request's context."""
     return any(
         isinstance(trigger, pghistory.trigger.Event)
         for tracked, trigger in pgtrigger.registered()
         if tracked is model
     )
+
+
+_SET_HISTORY_CONTEXT = (
+    "SELECT set_config('pghistory.context_id', %s, true), "
+    "set_config('pghistory.context_metadata', %s, true)"
+)
+
+
+def _history_context() -> _Statement | None:
+    """What pghistory's execute wrapper prepends to a write through Django's cursor (so its
+    trigger records who did it), as a statement of its own; None outside pghistory.context."""
+    # pghistory keeps the current context here (pghistory.runtime, pinned version).
+    current = getattr(pghistory.runtime._tracker, "value", None)
+    if current is None:
+        return None
+    metadata = json.dumps(current.metadata, cls=pghistory.config.json_encoder())
+    return _Statement(_SET_HISTORY_CONTEXT, [str(current.id), metadata])
 
 
 @functools.cache
@@ -175,22 +303,39 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool) -> bool:
         sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None
     )
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    row = _execute(sql, values, prepared=not _history_tracked(model))
+    tracked = _history_tracked(model)
+    queue = _deferred.get()
+    if queue is not None and not (tracked or on_conflict_do_nothing or connection.queries_logged):
+        queue.append(_Statement(sql, values, functools.partial(_inserted, instance, returning)))
+        return True
+    context = _history_context() if tracked else None
+    if context is not None and connection.in_atomic_block and not connection.queries_logged:
+        # The context as a prepared statement of its own, in the same round trip: what
+        # pghistory's injection does (transaction-local settings), with a prepared INSERT.
+        row = _send([*_take_deferred(), context, _Statement(sql, values)])
+    else:  # with a context, through Django's cursor, where pghistory injects it
+        row = _execute(sql, values, prepared=context is None)
     if returning and row is None:
         return False  # ON CONFLICT DO NOTHING skipped it
+    _inserted(instance, returning, row)
+    return True
+
+
+def _inserted(
+    instance: Model, returning: list[Field[Any, Any]], row: tuple[Any, ...] | None
+) -> None:
     for field, value in zip(returning, row or (), strict=True):
         setattr(instance, field.attname, _from_db(field, value))
     instance._state.adding = False
     instance._state.db = connection.alias
     post_save.send(
-        sender=model,
+        sender=type(instance),
         instance=instance,
         created=True,
         update_fields=None,
         raw=False,
         using=connection.alias,
     )
-    return True
 
 
 def insert(instance: M) -> M:

@@ -9,11 +9,12 @@ from django.db import IntegrityError, transaction
 from fintech.compliance.models import ComplianceStatus
 from fintech.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Membership, Profile
 from fintech.customers.validators import profile_input_clean
 
 
-@transaction.atomic
+@service_transaction
 def profile_create(
     *,
     actor: Actor,
@@ -77,7 +78,7 @@ def profile_create(
     return profile
 
 
-@transaction.atomic
+@service_transaction
 def membership_add(*, actor: Actor, profile: Profile, user: User, role: str) -> Membership:
     """Make `user` a member of `profile` with `role`; a second membership is a Conflict."""
     if role not in Membership.Role.values:
@@ -111,7 +112,7 @@ def membership_add(*, actor: Actor, profile: Profile, user: User, role: str) -> 
     return membership
 
 
-@transaction.atomic
+@service_transaction
 def membership_remove(*, actor: Actor, membership: Membership | int, reason: str = "") -> None:
     """Remove a user from a profile. The last owner cannot be removed (a profile without an
     owner has nobody who may add members again)."""

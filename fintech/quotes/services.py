@@ -6,13 +6,13 @@ import datetime as dt
 
 import pghistory
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.money import format_minor, parse_amount, validate_currency
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 from fintech.quotes import pricing
 from fintech.quotes.models import Quote
@@ -61,7 +61,7 @@ def _fixed_amount(
     )
 
 
-@transaction.atomic
+@service_transaction
 def quote_create(
     *,
     actor: Actor,

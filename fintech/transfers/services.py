@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pghistory
-from django.db import transaction
 from django_fsm import can_proceed
 
 from fintech.compliance.models import ComplianceStatus
@@ -31,6 +30,7 @@ from fintech.core.errors import (
 from fintech.core.money import format_minor
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert, insert_unless_conflict
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
 from fintech.transfers import postings
@@ -140,7 +140,7 @@ def _insert_transfer(fields: dict[str, Any], *, profile: Profile, quote: Quote) 
     raise RuntimeError("could not draw a unique transfer reference")  # pragma: no cover
 
 
-@transaction.atomic
+@service_transaction
 def transfer_create(
     *,
     actor: Actor,
@@ -246,6 +246,7 @@ def transfer_create(
 # Steps
 
 
+@service_transaction
 def _transition(
     *,
     actor: Actor,
@@ -267,10 +268,7 @@ def _transition(
         raise ValidationFailed(
             [FieldError("reason", "too_long", f"must be at most {MAX_REASON_LENGTH} characters")]
         )
-    with (
-        transaction.atomic(),
-        pghistory.context(actor=actor.label, reason=reason, request_id=actor.request_id),
-    ):
+    with pghistory.context(actor=actor.label, reason=reason, request_id=actor.request_id):
         try:
             # Row lock until commit: two workers (an operator's click and a partner's webhook,
             # say) can never both move the same transfer. The second waits here, then reads the

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.money import format_minor, validate_currency
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 from fintech.wallets.selectors import wallet_owner
 from ledger import transfer_postings as ledger_steps
@@ -18,7 +17,7 @@ from ledger.selectors import entry_by_idempotency_key
 DEFAULT_FUNDING_PARTNER = "sandbox-bank"
 
 
-@transaction.atomic
+@service_transaction
 def wallet_fund(
     *,
     actor: Actor,

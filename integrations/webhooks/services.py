@@ -27,6 +27,7 @@ from django.utils import timezone
 from fintech.core.errors import FieldError, NotFound, ValidationFailed
 from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 from integrations import claims
 from integrations.events import CATALOGUE, TEST_EVENT_TYPE, body_for_event, event_body
@@ -71,7 +72,7 @@ def _validated_event_types(event_types: list[str] | None) -> list[str]:
     return types
 
 
-@transaction.atomic
+@service_transaction
 def endpoint_create(
     *,
     actor: Actor,
@@ -116,7 +117,7 @@ def _lock_endpoint(endpoint_id: int, *, profile: Profile | None = None) -> Webho
         raise NotFound(f"webhook endpoint {endpoint_id} not found") from exc
 
 
-@transaction.atomic
+@service_transaction
 def endpoint_delete(
     *, actor: Actor, endpoint_id: int, profile: Profile | None = None
 ) -> WebhookEndpoint:
@@ -135,7 +136,7 @@ def endpoint_delete(
     return endpoint
 
 
-@transaction.atomic
+@service_transaction
 def endpoint_rotate_secret(
     *,
     actor: Actor,
@@ -168,7 +169,7 @@ def endpoint_rotate_secret(
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 
 
-@transaction.atomic
+@service_transaction
 def endpoint_enable(*, actor: Actor, endpoint_id: int, reason: str = "") -> WebhookEndpoint:
     endpoint = _lock_endpoint(endpoint_id)
     endpoint.is_enabled = True
@@ -203,7 +204,7 @@ def _disable(endpoint: WebhookEndpoint, *, actor: Actor, reason: str) -> None:
     )
 
 
-@transaction.atomic
+@service_transaction
 def endpoint_disable(*, actor: Actor, endpoint_id: int, reason: str) -> WebhookEndpoint:
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "required", "say why")])
@@ -266,7 +267,7 @@ def deliveries_create_for_event(*, event: OutboxEvent) -> list[int]:
     return ids
 
 
-@transaction.atomic
+@service_transaction
 def endpoint_send_test(*, actor: Actor, endpoint_id: int, profile: Profile | None = None) -> int:
     """Queue a `webhook.test` event to this endpoint only; returns the delivery id."""
     endpoint = _lock_endpoint(endpoint_id, profile=profile)
@@ -295,7 +296,7 @@ def endpoint_send_test(*, actor: Actor, endpoint_id: int, profile: Profile | Non
     return delivery.pk
 
 
-@transaction.atomic
+@service_transaction
 def delivery_redeliver(*, actor: Actor, delivery_ids: list[int], reason: str = "") -> int:
     """Send again now (same webhook-id, same payload), whatever the delivery's status, to an
     enabled endpoint. Returns how many were queued."""
@@ -459,7 +460,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
     return _record(delivery, attempt, result)
 
 
-@transaction.atomic
+@service_transaction
 def _record(delivery: WebhookDelivery, attempt: WebhookAttempt, result: AttemptResult) -> str:
     now = timezone.now()
     WebhookAttempt.objects.filter(pk=attempt.pk).update(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +29,7 @@ from fintech.api.scopes import QUOTES_WRITE
 from fintech.api.services import idempotency_purge
 from fintech.api.tasks import idempotency_purge_task
 from fintech.api.views import quotes as quote_views
+from fintech.core.errors import NotFound
 from fintech.core.models import OutboxEvent
 from fintech.quotes.models import Quote
 from fintech.transfers.models import Transfer, TransferTransition
@@ -245,6 +247,54 @@ def test_a_key_stored_after_our_read_is_replayed_and_our_run_undone(
     assert response["Idempotent-Replayed"] == "true"
     assert body(response) == {"id": "from-the-other-request"}
     assert Quote.objects.filter(profile=alice).count() == 1  # the probe's; ours was undone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_that_takes_the_key_while_a_failed_run_unwinds_owns_it(
+    alice, alice_client, monkeypatch
+) -> None:
+    """A run that fails with a stored outcome (here 404) is rolled back, which releases the
+    key, and stores its outcome taking the key again. A duplicate waiting for the key gets it
+    in between: the key is the duplicate's, so the failed request answers as a duplicate
+    would (409) and stores nothing."""
+    api = api_for(Client(), alice_client)
+    application_id = Application.objects.get(client_id=alice_client.client_id).pk
+    lock_id = advisory_lock_id(application_id, "k")
+    acquired, finish = threading.Event(), threading.Event()
+
+    def duplicate() -> None:
+        with _other_connection() as other:
+            other.execute("SELECT pg_advisory_lock(%s)", [lock_id])  # waits for our run
+            acquired.set()
+            finish.wait(timeout=30)
+
+    other_request = threading.Thread(target=duplicate)
+
+    def quote_create_refusing_while_a_duplicate_waits(**kwargs):
+        other_request.start()
+        for _ in range(500):  # until the duplicate waits on the key's lock
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.01)
+        raise NotFound("no rate for this pair today")
+
+    monkeypatch.setattr(quote_views, "quote_create", quote_create_refusing_while_a_duplicate_waits)
+    try:
+        response = api.post("/quotes", QUOTE, key="k")
+        assert acquired.is_set()
+        assert response.status_code == 409
+        assert body(response)["code"] == "idempotency_key_in_progress"
+        assert not IdempotencyRecord.objects.filter(key="k").exists()
+    finally:
+        finish.set()
+        other_request.join(timeout=30)
+    monkeypatch.undo()
+    # The duplicate ended without storing anything (it died, say): the key runs afresh.
+    response = api.post("/quotes", QUOTE, key="k")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
 
 
 @pytest.mark.slow

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import pghistory
 import psycopg
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.apps import apps
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import Application
 
 from fintech.api.models import IdempotencyRecord
 from fintech.core.models import AuditEvent, OutboxEvent
+from fintech.core.services import Actor
 from fintech.core.sql import (
     Part,
     _history_tracked,
@@ -18,10 +21,12 @@ from fintech.core.sql import (
     fetch_one,
     insert,
     insert_unless_conflict,
+    inserts_deferred,
     select_list,
 )
 from fintech.customers.models import Profile
 from fintech.quotes.models import Quote
+from fintech.quotes.services import quote_create
 from fintech.transfers.models import Transfer, TransferTransition
 from tests.api.conftest import issue_client
 
@@ -153,3 +158,82 @@ def test_a_prepared_read_replaces_a_connection_the_server_dropped() -> None:
     # Like Django's own cursors: the health check notices and reconnects, no error.
     assert fetch_one("SELECT %s::int + 1", [6]) == (7,)
     assert fetch_one("SELECT pg_backend_pid()", []) != (pid,)
+
+
+def _audit(action: str, **fields: object) -> AuditEvent:
+    return AuditEvent(
+        actor_label="system:test", action=action, target_type="t", target_id="1", **fields
+    )
+
+
+def test_deferred_inserts_are_sent_before_the_next_statement_in_order() -> None:
+    saved: list[object] = []
+
+    def receiver(sender, instance, created, **kwargs) -> None:
+        saved.append(instance.pk)
+
+    post_save.connect(receiver, sender=AuditEvent, dispatch_uid="test-deferred")
+    try:
+        with transaction.atomic(), inserts_deferred():
+            first = insert(_audit("deferred.first"))
+            second = insert(_audit("deferred.second"))
+            # Queued: nothing assigned by the database yet, no post_save yet.
+            assert (first.pk, second.pk, saved) == (None, None, [])
+            # The next statement (here a prepared read) takes them along, in order.
+            assert fetch_one(
+                "SELECT count(*) FROM core_auditevent WHERE action LIKE %s", ["deferred.%"]
+            ) == (2,)
+            assert first.pk is not None
+            assert second.pk > first.pk
+            assert saved == [first.pk, second.pk]
+            third = insert(_audit("deferred.third"))
+            # An ORM query sends the queue first too.
+            assert AuditEvent.objects.filter(action__startswith="deferred.").count() == 3
+            fourth = insert(_audit("deferred.fourth"))
+        # The end of the block sends what is left.
+    finally:
+        post_save.disconnect(dispatch_uid="test-deferred", sender=AuditEvent)
+    assert third.pk is not None
+    assert fourth.pk is not None
+    assert list(
+        AuditEvent.objects.filter(action__startswith="deferred.")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    ) == ["deferred.first", "deferred.second", "deferred.third", "deferred.fourth"]
+
+
+def _insert_a_good_then_a_bad_row() -> None:
+    with transaction.atomic(), inserts_deferred():
+        insert(_audit("deferred-fail.ok"))
+        insert(_audit("deferred-fail.bad", data=None))  # NOT NULL: refused when sent
+
+
+def test_a_failing_deferred_insert_fails_its_transaction() -> None:
+    with pytest.raises(IntegrityError):
+        _insert_a_good_then_a_bad_row()
+    assert not AuditEvent.objects.filter(action__startswith="deferred-fail.").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inserts_deferred_needs_a_transaction() -> None:
+    with pytest.raises(RuntimeError, match="transaction"), inserts_deferred():
+        pass
+
+
+def test_a_tracked_insert_records_the_current_history_context(alice) -> None:
+    QuoteEvent = apps.get_model("quotes", "QuoteEvent")
+    with transaction.atomic(), inserts_deferred():
+        insert(_audit("history.queued"))  # goes in the same round trip, before the context
+        with pghistory.context(actor="user:history-test", ticket="T-7"):
+            quote = quote_create(
+                actor=Actor.system("history-test"),
+                profile=alice,
+                source_currency="GBP",
+                target_currency="EUR",
+                source_amount="10.00",
+            )
+    created = QuoteEvent.objects.get(pgh_obj_id=quote.pk, pgh_label="insert")
+    # The metadata current at the insert: the outer context's, updated by quote_create's own.
+    assert created.pgh_context.metadata["actor"] == "system:history-test"
+    assert created.pgh_context.metadata["ticket"] == "T-7"
+    assert AuditEvent.objects.filter(action="history.queued").exists()
