@@ -26,12 +26,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -48,15 +47,13 @@ from fintech.api.models import IdempotencyRecord
 from fintech.core.sql import (
     Part,
     fetch_one,
-    insert_unless_conflict,
+    insert_and_commit,
     inserts_deferred,
     instances,
     quoted_table,
     select_list,
 )
 from fintech.core.transactions import request_transaction
-
-log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -98,6 +95,7 @@ def advisory_lock_id(application_id: int, key: str) -> int:
 
 
 _RECORD = (Part(IdempotencyRecord, "r"),)
+_UNIQUE_KEY = "idempotency_unique_application_key"
 
 
 @functools.cache
@@ -141,25 +139,31 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _store(
-    request: Request, *, response: Response, application_id: int, key: str, fingerprint: str
-) -> bool:
-    """Store the response; False if the key's row is already there (see _lock_then_read)."""
+def _store_and_commit(
+    request: Request, response: Response, application_id: int, key: str, fingerprint: str
+) -> None:
+    """Store the response and commit the request's transaction, in one round trip (the last
+    statement of the transaction: see insert_and_commit). If the key's row is already there
+    (see _lock_and_read), nothing commits and _StoredMeanwhile is raised."""
     headers = {"Content-Type": response.content_type or "application/json"}
     headers.update({name: response[name] for name in _KEPT_HEADERS if response.has_header(name)})
-    return insert_unless_conflict(
-        IdempotencyRecord(
-            application_id=application_id,
-            key=key,
-            fingerprint=fingerprint,
-            method=request.method or "",
-            path=request.path[:255],
-            request_id=getattr(request, "request_id", ""),
-            response_status=response.status_code,
-            response_headers=headers,
-            response_body=JSONRenderer().render(response.data).decode(),
-        )
+    record = IdempotencyRecord(
+        application_id=application_id,
+        key=key,
+        fingerprint=fingerprint,
+        method=request.method or "",
+        path=request.path[:255],
+        request_id=getattr(request, "request_id", ""),
+        response_status=response.status_code,
+        response_headers=headers,
+        response_body=JSONRenderer().render(response.data).decode(),
     )
+    try:
+        insert_and_commit(record)
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) == _UNIQUE_KEY:
+            raise _StoredMeanwhile() from exc
+        raise
 
 
 class _NotStored(Exception):
@@ -171,11 +175,6 @@ class _NotStored(Exception):
 
 class _StoredMeanwhile(Exception):
     """Another request stored this key after our read: undo the whole transaction."""
-
-
-def _store_or_undo(request: Request, response: Response, **key: Any) -> None:
-    if not _store(request, response=response, **key):
-        raise _StoredMeanwhile()
 
 
 def _replay_stored(existing: IdempotencyRecord, *, fingerprint: str, key: str) -> HttpResponse:
@@ -199,7 +198,6 @@ def _run_and_store(
 ) -> HttpResponse:
     """One transaction: take the key, replay its stored response or run the request and store
     its response. Committing releases the key."""
-    stored = {"application_id": application_id, "key": key, "fingerprint": fingerprint}
     try:
         # Nothing in the request carries on after an error, so its services need no savepoints,
         # and its audit rows and events travel with the stored response (inserts_deferred).
@@ -210,7 +208,7 @@ def _run_and_store(
             response = execute()
             if not isinstance(response, Response) or not is_stored(response.status_code):
                 raise _NotStored(response)  # e.g. a 400 returned, not raised: keep nothing
-            _store_or_undo(request, response, **stored)
+            _store_and_commit(request, response, application_id, key, fingerprint)
         return response
     except _NotStored as unwound:
         return unwound.response
@@ -227,7 +225,7 @@ def _run_and_store(
         existing = _lock_and_read(lock_id, application_id, key)
         if existing is not None:
             return _replay_stored(existing, fingerprint=fingerprint, key=key)
-        _store_or_undo(request, error, **stored)
+        _store_and_commit(request, error, application_id, key, fingerprint)
     return error
 
 

@@ -155,6 +155,7 @@ class _Statement(NamedTuple):
     sql: str
     params: list[Any]
     done: Callable[[tuple[Any, ...] | None], None] | None = None  # gets the row when sent
+    prepare: bool = True  # False for what PostgreSQL cannot prepare (COMMIT)
 
 
 def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
@@ -171,7 +172,7 @@ def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
             with raw.pipeline():
                 for statement in statements:
                     cursor = psycopg.Cursor(raw)
-                    cursor.execute(statement.sql, statement.params, prepare=True)
+                    cursor.execute(statement.sql, statement.params, prepare=statement.prepare)
                     cursors.append(cursor)
         for statement, cursor in zip(statements, cursors, strict=True):
             # The result's status, not `description`: building the column descriptions of a
@@ -296,7 +297,7 @@ def _insert_plan(
     return sql, fields, returning
 
 
-def _insert(instance: Model, *, on_conflict_do_nothing: bool) -> bool:
+def _insert(instance: Model, *, on_conflict_do_nothing: bool, commit: bool = False) -> bool:
     model = type(instance)
     sql, fields, returning = _insert_plan(model, on_conflict_do_nothing)
     pre_save.send(
@@ -305,11 +306,22 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool) -> bool:
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     tracked = _history_tracked(model)
     queue = _deferred.get()
-    if queue is not None and not (tracked or on_conflict_do_nothing or connection.queries_logged):
+    immediate = tracked or on_conflict_do_nothing or commit or connection.queries_logged
+    if queue is not None and not immediate:
         queue.append(_Statement(sql, values, functools.partial(_inserted, instance, returning)))
         return True
     context = _history_context() if tracked else None
-    if context is not None and connection.in_atomic_block and not connection.queries_logged:
+    if commit and _may_commit() and not tracked:
+        rows: list[tuple[Any, ...] | None] = []
+        _send(
+            [
+                *_take_deferred(),
+                _Statement(sql, values, rows.append),
+                _Statement("COMMIT", [], prepare=False),
+            ]
+        )
+        row = rows[0]
+    elif context is not None and connection.in_atomic_block and not connection.queries_logged:
         # The context as a prepared statement of its own, in the same round trip: what
         # pghistory's injection does (transaction-local settings), with a prepared INSERT.
         row = _send([*_take_deferred(), context, _Statement(sql, values)])
@@ -319,6 +331,15 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool) -> bool:
         return False  # ON CONFLICT DO NOTHING skipped it
     _inserted(instance, returning, row)
     return True
+
+
+def _may_commit() -> bool:
+    # Only the outermost atomic block's transaction is ours to end.
+    return (
+        len(connection.atomic_blocks) == 1
+        and not connection.needs_rollback
+        and not connection.queries_logged
+    )
 
 
 def _inserted(
@@ -344,6 +365,18 @@ def insert(instance: M) -> M:
     with the INSERT built once per model. Only for plain models without parents."""
     _insert(instance, on_conflict_do_nothing=False)
     return instance
+
+
+def insert_and_commit(instance: Model) -> None:
+    """The last write of a transaction: insert `instance` and COMMIT, with the deferred
+    inserts, in one round trip. If any of them fails (a unique violation, say), it raises and
+    nothing is committed. The enclosing `atomic` block must end right after: its own commit
+    then finds nothing left to do (psycopg skips a COMMIT outside a transaction) and runs the
+    on_commit hooks as usual.
+
+    Only the outermost block may commit: nested in another (a caller's, a test's), this
+    inserts at once and the outer block's end commits, or not, as usual."""
+    _insert(instance, on_conflict_do_nothing=False, commit=True)
 
 
 def insert_unless_conflict(instance: Model) -> bool:

@@ -20,6 +20,7 @@ from fintech.core.sql import (
     fetch_instances,
     fetch_one,
     insert,
+    insert_and_commit,
     insert_unless_conflict,
     inserts_deferred,
     select_list,
@@ -237,3 +238,64 @@ def test_a_tracked_insert_records_the_current_history_context(alice) -> None:
     assert created.pgh_context.metadata["actor"] == "system:history-test"
     assert created.pgh_context.metadata["ticket"] == "T-7"
     assert AuditEvent.objects.filter(action="history.queued").exists()
+
+
+def _other_session_sees(action: str) -> bool:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        row = other.execute("SELECT count(*) FROM core_auditevent WHERE action = %s", [action])
+        return bool(row.fetchone()[0])
+
+
+def _record(application: Application, key: str) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        application=application,
+        key=key,
+        fingerprint="f",
+        method="POST",
+        path="/x",
+        response_status=201,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_and_commit_commits_the_transaction_with_its_last_insert(application) -> None:
+    hooks: list[str] = []
+    with transaction.atomic(), inserts_deferred():
+        insert(_audit("commit.deferred"))
+        transaction.on_commit(lambda: hooks.append("ran"))
+        insert_and_commit(_record(application, "commit-1"))
+        # Committed already: another session sees the rows before the block ends.
+        assert _other_session_sees("commit.deferred")
+        assert hooks == []  # on_commit hooks still run when the block ends, as usual
+    assert hooks == ["ran"]
+    assert IdempotencyRecord.objects.filter(key="commit-1").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_and_commit_that_fails_commits_nothing(application) -> None:
+    insert(_record(application, "taken"))
+
+    def store_a_taken_key() -> None:
+        with transaction.atomic(), inserts_deferred():
+            insert(_audit("commit.undone"))
+            insert_and_commit(_record(application, "taken"))
+
+    with pytest.raises(IntegrityError):
+        store_a_taken_key()
+    assert not AuditEvent.objects.filter(action="commit.undone").exists()
+    assert IdempotencyRecord.objects.filter(key="taken").count() == 1  # and the connection works
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_and_commit_in_a_nested_block_leaves_the_commit_to_the_outer_one(
+    application,
+) -> None:
+    with transaction.atomic():
+        with transaction.atomic(), inserts_deferred():
+            insert(_audit("commit.nested"))
+            insert_and_commit(_record(application, "nested"))
+        assert not _other_session_sees("commit.nested")
+    assert _other_session_sees("commit.nested")
