@@ -164,6 +164,8 @@ def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
     row: tuple[Any, ...] | None = None
     with connection.wrap_database_errors:
         raw = connection.connection
+        if _begins_transaction(raw):
+            statements = [_Statement("BEGIN", [], prepare=False), *statements]
         cursors = []
         if len(statements) == 1:
             cursors.append(psycopg.Cursor(raw))
@@ -185,6 +187,28 @@ def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
             if statement.done is not None:
                 statement.done(row)
     return row
+
+
+def _begins_transaction(raw: psycopg.Connection[Any]) -> bool:
+    """Whether these statements open the transaction Django has begun (an atomic block whose
+    first statement this is); if so, its BEGIN rides with them.
+
+    psycopg would send BEGIN on its own and wait for the answer: a round trip of its own on
+    every transaction. Switching psycopg to autocommit while no transaction is open (which it
+    allows) stops that; our BEGIN then opens the transaction on the server, and Django ends
+    it as usual: psycopg sends COMMIT or ROLLBACK whenever the server is in a transaction,
+    and Django turns autocommit back on after it."""
+    if (
+        not connection.in_atomic_block
+        or raw.autocommit
+        or raw.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        or raw.isolation_level is not None
+        or raw.read_only is not None
+        or raw.deferrable is not None
+    ):
+        return False
+    raw.autocommit = True
+    return True
 
 
 # --- deferred inserts ------------------------------------------------------------------------

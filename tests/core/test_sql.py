@@ -299,3 +299,29 @@ def test_insert_and_commit_in_a_nested_block_leaves_the_commit_to_the_outer_one(
             insert_and_commit(_record(application, "nested"))
         assert not _other_session_sees("commit.nested")
     assert _other_session_sees("commit.nested")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_opened_by_a_prepared_statement_commits_and_rolls_back_as_usual() -> None:
+    # Its BEGIN rides with the first statement (psycopg is in autocommit mode meanwhile).
+    with transaction.atomic(), inserts_deferred():
+        insert(_audit("begun.kept"))
+        assert fetch_one("SELECT count(*) FROM core_auditevent", []) == (1,)
+        assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        assert not _other_session_sees("begun.kept")  # still in the transaction
+    assert _other_session_sees("begun.kept")
+
+    def fail_after_writing() -> None:
+        with transaction.atomic():
+            fetch_one("SELECT 1", [])
+            insert(_audit("begun.undone"))
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        fail_after_writing()
+    assert not AuditEvent.objects.filter(action="begun.undone").exists()
+    # Django is back in autocommit, and so is psycopg: the next statement commits on its own.
+    assert connection.get_autocommit()
+    assert connection.connection.autocommit
+    insert(_audit("begun.autocommit"))
+    assert _other_session_sees("begun.autocommit")
