@@ -156,6 +156,9 @@ class _Statement(NamedTuple):
     params: list[Any]
     done: Callable[[tuple[Any, ...] | None], None] | None = None  # gets the row when sent
     prepare: bool = True  # False for what PostgreSQL cannot prepare (COMMIT)
+    # A plain single-row INSERT that may share one statement with others (see _combined):
+    # how many columns it returns; None if it may not.
+    returns: int | None = None
 
 
 def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
@@ -164,6 +167,7 @@ def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
     row: tuple[Any, ...] | None = None
     with connection.wrap_database_errors:
         raw = connection.connection
+        statements = _combined(statements)
         if _begins_transaction(raw):
             statements = [_Statement("BEGIN", [], prepare=False), *statements]
         cursors = []
@@ -187,6 +191,51 @@ def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
             if statement.done is not None:
                 statement.done(row)
     return row
+
+
+def _combined(statements: list[_Statement]) -> list[_Statement]:
+    """Consecutive plain INSERTs as one statement, each a data-modifying CTE: PostgreSQL runs
+    them all (constraints, defaults, a failure failing the lot, as before), and the client
+    handles one statement instead of several, which is most of what an INSERT costs here."""
+    result: list[_Statement] = []
+    run: list[_Statement] = []
+    for statement in [*statements, _Statement("", [])]:  # a sentinel ends the last run
+        if statement.returns is not None:
+            run.append(statement)
+            continue
+        if len(run) == 1:
+            result.append(run[0])
+        elif run:
+            result.append(_one_statement(run))
+        run = []
+        if statement.sql:
+            result.append(statement)
+    return result
+
+
+def _one_statement(run: list[_Statement]) -> _Statement:
+    counts = tuple(statement.returns or 0 for statement in run)
+    sql = _combined_sql(tuple(statement.sql for statement in run), counts)
+
+    def done(row: tuple[Any, ...] | None) -> None:
+        start = 0
+        for statement, count in zip(run, counts, strict=True):
+            if statement.done is not None:
+                statement.done(row[start : start + count] if row is not None else None)
+            start += count
+
+    params = [param for statement in run for param in statement.params]
+    return _Statement(sql, params, done)
+
+
+@functools.lru_cache(maxsize=256)
+def _combined_sql(sqls: tuple[str, ...], counts: tuple[int, ...]) -> str:
+    ctes = ", ".join(f"q{n} AS ({sql})" for n, sql in enumerate(sqls))
+    returning = [f"q{n}" for n, count in enumerate(counts) if count]
+    if not returning:
+        return f"WITH {ctes} SELECT 1"
+    columns = ", ".join(f"{name}.*" for name in returning)
+    return f"WITH {ctes} SELECT {columns} FROM {', '.join(returning)}"  # noqa: S608 (our own SQL)
 
 
 def _begins_transaction(raw: psycopg.Connection[Any]) -> bool:
@@ -332,7 +381,8 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool, commit: bool = Fal
     queue = _deferred.get()
     immediate = tracked or on_conflict_do_nothing or commit or connection.queries_logged
     if queue is not None and not immediate:
-        queue.append(_Statement(sql, values, functools.partial(_inserted, instance, returning)))
+        done = functools.partial(_inserted, instance, returning)
+        queue.append(_Statement(sql, values, done, returns=len(returning)))
         return True
     context = _history_context() if tracked else None
     if commit and _may_commit() and not tracked:
@@ -340,7 +390,7 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool, commit: bool = Fal
         _send(
             [
                 *_take_deferred(),
-                _Statement(sql, values, rows.append),
+                _Statement(sql, values, rows.append, returns=len(returning)),
                 _Statement("COMMIT", [], prepare=False),
             ]
         )

@@ -187,6 +187,15 @@ def test_deferred_inserts_are_sent_before_the_next_statement_in_order() -> None:
             assert first.pk is not None
             assert second.pk > first.pk
             assert saved == [first.pk, second.pk]
+            # Sent as one statement: two INSERTs, each a data-modifying CTE of it.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                    ['WITH q0 AS (INSERT INTO "core_auditevent"%q1 AS (INSERT INTO%'],
+                )
+                (combined,) = cursor.fetchone()
+            enabled = connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+            assert combined == (1 if enabled else 0)
             third = insert(_audit("deferred.third"))
             # An ORM query sends the queue first too.
             assert AuditEvent.objects.filter(action__startswith="deferred.").count() == 3
