@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
 from fintech.api.request_log import request_log_record
-from fintech.core.redis_client import redis_batch
+from fintech.core.redis_client import redis_batch, send_after_response
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,9 @@ class ApiRequestMiddleware:
             response[REQUEST_ID_HEADER] = request_id
             return response
         # The request's Redis commands after its work (its log row, a relay kick) go in one
-        # round trip at the end.
-        with redis_batch():
+        # round trip, once its response has been sent.
+        send_after_response()  # anything a previous request left (if its close never came)
+        with redis_batch(after_response=True):
             if _too_large(request):
                 # Refused before anything reads the body (DRF's parsers stream it and would not
                 # apply DATA_UPLOAD_MAX_MEMORY_SIZE themselves).

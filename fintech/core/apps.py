@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished
 from django.db.models.signals import post_migrate
 
 
@@ -9,7 +10,11 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from fintech.core.redis_client import send_after_response
         from fintech.core.staff import staff_groups_sync
 
         # Keep role groups in step with models added after the migration that made them.
         post_migrate.connect(staff_groups_sync, dispatch_uid="fintech.core.staff_groups_sync")
+        request_finished.connect(
+            send_after_response, dispatch_uid="fintech.core.redis_client.send_after_response"
+        )

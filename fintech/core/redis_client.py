@@ -4,6 +4,7 @@ Callers must survive Redis being down (each says how)."""
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,7 +33,9 @@ def redis_client() -> redis.Redis:
 #
 # An API request talks to Redis after its work is done: the request log's RPUSH and, when it
 # wrote events, the outbox relay's kick. Inside `redis_batch()` (the API middleware wraps every
-# request in it) such commands are queued and sent to REDIS_URL in one round trip at the end.
+# request in it) such commands are queued and sent to REDIS_URL in one round trip at the end,
+# or, with after_response=True, once the server has sent the response (Django's
+# request_finished): the client need not wait for them.
 
 Added = Callable[[redis.client.Pipeline], int]  # queues commands; returns how many
 Done = Callable[[list[Any] | redis.RedisError], None]  # their results, or the error
@@ -40,15 +43,30 @@ Done = Callable[[list[Any] | redis.RedisError], None]  # their results, or the e
 _queued: ContextVar[list[tuple[Added, Done]] | None] = ContextVar("redis_batch", default=None)
 
 
+_after_response = threading.local()
+
+
 @contextmanager
-def redis_batch() -> Iterator[None]:
-    """Commands given to `redis_later` inside are sent in one round trip when the block ends."""
+def redis_batch(*, after_response: bool = False) -> Iterator[None]:
+    """Commands given to `redis_later` inside are sent in one round trip when the block ends,
+    or with `after_response` when the request has finished (see send_after_response)."""
     token = _queued.set([])
     try:
         yield
     finally:
         queued = _queued.get() or []
         _queued.reset(token)
+        if after_response:
+            _after_response.__dict__.setdefault("queued", []).extend(queued)
+        else:
+            _send(queued)
+
+
+def send_after_response(**kwargs: Any) -> None:
+    """Send what redis_batch(after_response=True) left for after the response: connected to
+    request_finished, which the WSGI server triggers once it has sent the response."""
+    queued = _after_response.__dict__.pop("queued", None)
+    if queued:
         _send(queued)
 
 

@@ -105,8 +105,8 @@ def _execute(
 
     `prepared`: as a server-side prepared statement, which PostgreSQL parses and plans once per
     connection (connections are persistent); for a join the plan costs several times the
-    execution. It bypasses Django's execute wrappers, so only for statements pghistory need
-    not tag (reads, and writes to tables no history trigger records). Where queries are being
+    execution. It bypasses Django's execute wrappers (writes to history-tracked tables carry
+    pghistory's context themselves: see _with_history_context). Where queries are being
     logged (DEBUG, CaptureQueriesContext) everything runs through Django's cursor, so it is
     counted. DATABASE_PREPARED_STATEMENTS=false (e.g. behind PgBouncer in transaction mode)
     leaves the statements unprepared.
@@ -329,21 +329,26 @@ def _history_tracked(model: type[Model]) -> bool:
     )
 
 
-_SET_HISTORY_CONTEXT = (
-    "SELECT set_config('pghistory.context_id', %s, true), "
-    "set_config('pghistory.context_metadata', %s, true)"
-)
-
-
-def _history_context() -> _Statement | None:
-    """What pghistory's execute wrapper prepends to a write through Django's cursor (so its
-    trigger records who did it), as a statement of its own; None outside pghistory.context."""
+def _history_context() -> list[str] | None:
+    """The settings pghistory's trigger reads to record who made a change (what its execute
+    wrapper sets before each write through Django's cursor); None outside pghistory.context."""
     # pghistory keeps the current context here (pghistory.runtime, pinned version).
     current = getattr(pghistory.runtime._tracker, "value", None)
     if current is None:
         return None
-    metadata = json.dumps(current.metadata, cls=pghistory.config.json_encoder())
-    return _Statement(_SET_HISTORY_CONTEXT, [str(current.id), metadata])
+    return [str(current.id), json.dumps(current.metadata, cls=pghistory.config.json_encoder())]
+
+
+@functools.cache
+def _with_history_context(sql: str, returning: bool) -> str:
+    # Set in the RETURNING list: RETURNING is computed as the row is written, and pghistory's
+    # AFTER trigger fires at the end of the statement, so it finds them in place. The settings
+    # are local to the transaction, as pghistory's own are.
+    settings = (
+        "set_config('pghistory.context_id', %s, true), "
+        "set_config('pghistory.context_metadata', %s, true)"
+    )
+    return f"{sql}, {settings}" if returning else f"{sql} RETURNING {settings}"
 
 
 @functools.cache
@@ -384,23 +389,27 @@ def _insert(instance: Model, *, on_conflict_do_nothing: bool, commit: bool = Fal
         done = functools.partial(_inserted, instance, returning)
         queue.append(_Statement(sql, values, done, returns=len(returning)))
         return True
-    context = _history_context() if tracked else None
-    if commit and _may_commit() and not tracked:
-        rows: list[tuple[Any, ...] | None] = []
-        _send(
-            [
-                *_take_deferred(),
-                _Statement(sql, values, rows.append, returns=len(returning)),
-                _Statement("COMMIT", [], prepare=False),
-            ]
-        )
-        row = rows[0]
-    elif context is not None and connection.in_atomic_block and not connection.queries_logged:
-        # The context as a prepared statement of its own, in the same round trip: what
-        # pghistory's injection does (transaction-local settings), with a prepared INSERT.
-        row = _send([*_take_deferred(), context, _Statement(sql, values)])
-    else:  # with a context, through Django's cursor, where pghistory injects it
-        row = _execute(sql, values, prepared=context is None)
+    if tracked and connection.queries_logged:  # through Django's cursor: pghistory injects
+        row = _execute(sql, values, prepared=False)
+    else:
+        context = _history_context() if tracked else None
+        if context is not None:
+            sql, values = _with_history_context(sql, bool(returning)), [*values, *context]
+        if commit and _may_commit():
+            rows: list[tuple[Any, ...] | None] = []
+            combinable = None if context else len(returning)
+            _send(
+                [
+                    *_take_deferred(),
+                    _Statement(sql, values, rows.append, returns=combinable),
+                    _Statement("COMMIT", [], prepare=False),
+                ]
+            )
+            row = rows[0]
+        else:
+            row = _execute(sql, values, prepared=True)
+        if context is not None and row is not None:
+            row = row[:-2]  # the settings
     if returning and row is None:
         return False  # ON CONFLICT DO NOTHING skipped it
     _inserted(instance, returning, row)

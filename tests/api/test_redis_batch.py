@@ -1,5 +1,5 @@
 """An API request's Redis commands after its work (its log row, the outbox relay's kick) go to
-Redis together, in one round trip at the end of the request."""
+Redis together, in one round trip once the response has been sent."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import pytest
 import redis
+from django.core.signals import request_finished
 
 from fintech.api.request_log import KEY as REQUEST_LOG_KEY
 from fintech.core.redis_client import redis_batch, redis_client, redis_later
@@ -42,6 +43,22 @@ def test_commands_in_a_batch_wait_for_its_end_and_each_gets_its_results() -> Non
     redis_later(push("c"), results.append)
     assert results[-1] == [3]
     assert client.lrange(KEY, 0, -1) == [b"a", b"b", b"c"]
+    client.delete(KEY)
+
+
+def test_an_after_response_batch_waits_until_the_request_has_finished() -> None:
+    client = redis_client()
+    client.delete(KEY)
+    results: list[object] = []
+    with redis_batch(after_response=True):
+        redis_later(push("a"), results.append)
+    assert client.llen(KEY) == 0  # the response is still on its way to the client
+    # The WSGI server has sent the response and closes it: Django's request_finished.
+    request_finished.send(sender=None)
+    assert results == [[1]]
+    assert client.lrange(KEY, 0, -1) == [b"a"]
+    request_finished.send(sender=None)  # nothing left: nothing sent twice
+    assert client.llen(KEY) == 1
     client.delete(KEY)
 
 
