@@ -164,32 +164,43 @@ class _Statement(NamedTuple):
 def _send(statements: list[_Statement]) -> tuple[Any, ...] | None:
     """Send prepared statements in one round trip (pipeline mode when there are several); call
     each one's `done` with its row, in order; the last one's row."""
-    row: tuple[Any, ...] | None = None
     with connection.wrap_database_errors:
         raw = connection.connection
         statements = _combined(statements)
         if _begins_transaction(raw):
             statements = [_Statement("BEGIN", [], prepare=False), *statements]
-        cursors = []
-        if len(statements) == 1:
-            cursors.append(psycopg.Cursor(raw))
-            cursors[0].execute(statements[0].sql, statements[0].params, prepare=True)
-        else:
-            with raw.pipeline():
-                for statement in statements:
-                    cursor = psycopg.Cursor(raw)
-                    cursor.execute(statement.sql, statement.params, prepare=statement.prepare)
-                    cursors.append(cursor)
-        for statement, cursor in zip(statements, cursors, strict=True):
-            # The result's status, not `description`: building the column descriptions of a
-            # 60-column join cost more than the query.
-            result = cursor.pgresult
-            row = None
-            if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK:
-                row = cursor.fetchone()
-            cursor.close()
-            if statement.done is not None:
-                statement.done(row)
+            try:
+                return _run(raw, statements)
+            finally:
+                if raw.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    # Our BEGIN never reached the server: back to psycopg beginning
+                    # transactions itself, or later statements would each commit alone.
+                    raw.autocommit = False
+        return _run(raw, statements)
+
+
+def _run(raw: psycopg.Connection[Any], statements: list[_Statement]) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = None
+    cursors = []
+    if len(statements) == 1:
+        cursors.append(psycopg.Cursor(raw))
+        cursors[0].execute(statements[0].sql, statements[0].params, prepare=True)
+    else:
+        with raw.pipeline():
+            for statement in statements:
+                cursor = psycopg.Cursor(raw)
+                cursor.execute(statement.sql, statement.params, prepare=statement.prepare)
+                cursors.append(cursor)
+    for statement, cursor in zip(statements, cursors, strict=True):
+        # The result's status, not `description`: building the column descriptions of a
+        # 60-column join cost more than the query.
+        result = cursor.pgresult
+        row = None
+        if result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK:
+            row = cursor.fetchone()
+        cursor.close()
+        if statement.done is not None:
+            statement.done(row)
     return row
 
 

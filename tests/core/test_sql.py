@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pghistory
 import psycopg
 import pytest
 from django.apps import apps
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import Application
@@ -334,3 +342,20 @@ def test_a_transaction_opened_by_a_prepared_statement_commits_and_rolls_back_as_
     assert connection.connection.autocommit
     insert(_audit("begun.autocommit"))
     assert _other_session_sees("begun.autocommit")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_statement_refused_before_it_is_sent_leaves_the_transaction_atomic() -> None:
+    def write_after_a_refused_read_then_fail() -> None:
+        with transaction.atomic():
+            with contextlib.suppress(DatabaseError):  # and carries on in the transaction...
+                fetch_one("SELECT %s", [object()])  # psycopg cannot send this
+            AuditEvent.objects.create(
+                actor_label="system:test", action="refused.then", target_type="t", target_id="1"
+            )
+            raise RuntimeError("...and then fails")
+
+    with pytest.raises(RuntimeError):
+        write_after_a_refused_read_then_fail()
+    # The write went with the transaction, not committed on its own.
+    assert not AuditEvent.objects.filter(action="refused.then").exists()
