@@ -102,9 +102,9 @@ _UNIQUE_KEY = "idempotency_unique_application_key"
 def _lock_and_read_sql() -> str:
     # One statement for lock and read (this runs on every idempotent request). Its snapshot is
     # taken before the lock is: a request that held the key, stored its row and committed in
-    # between would be missed here. _store's insert then finds that row, and our run is undone
-    # and replays it (see idempotent_execute), so even that microsecond window runs nothing
-    # twice.
+    # between would be missed here. _store_and_commit's insert then finds that row: nothing of
+    # our run commits, and it replays that row (see idempotent_execute), so even that window
+    # runs nothing twice.
     columns, table = select_list(_RECORD), quoted_table(IdempotencyRecord)
     return (
         f"SELECT pg_try_advisory_xact_lock(%s), {columns} FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
