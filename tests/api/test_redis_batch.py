@@ -10,8 +10,10 @@ import redis
 from django.core.signals import request_finished
 
 from fintech.api.request_log import KEY as REQUEST_LOG_KEY
+from fintech.celery import app as celery_app
 from fintech.core.redis_client import redis_batch, redis_client, redis_later
 from integrations.signals import KICK_KEY
+from tests.integrations.conftest import point_celery_at
 
 pytestmark = pytest.mark.django_db
 
@@ -77,9 +79,20 @@ def _relay_tasks_queued(client: redis.Redis) -> int:
     return sum(1 for m in messages if m["headers"]["task"] == "integrations.outbox_relay")
 
 
+@pytest.fixture
+def broker_is_the_platforms_redis(settings):
+    """Celery's broker on REDIS_URL, as by default (other tests may point it elsewhere)."""
+    original = celery_app.conf.broker_url
+    point_celery_at(settings.REDIS_URL)
+    yield
+    point_celery_at(original)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_request_that_writes_an_event_kicks_the_relay_with_its_log_row(alice_api) -> None:
-    # The broker is the platform's Redis (the default), so the kick rides with the log row.
+def test_a_request_that_writes_an_event_kicks_the_relay_with_its_log_row(
+    alice_api, broker_is_the_platforms_redis
+) -> None:
+    # The broker is the platform's Redis, so the kick rides with the log row.
     client = redis_client()
     client.delete(REQUEST_LOG_KEY, KICK_KEY, "celery")
     assert alice_api.post("/quotes", QUOTE).status_code == 201
