@@ -40,14 +40,17 @@ def relay_kick() -> None:
         # With the request's other Redis commands, in one round trip (see redis_batch).
         redis_later(_set_kick_key, _publish_if_set)
         return
-    try:
-        client = broker_redis()
-        if client is not None and not client.set(KICK_KEY, "1", nx=True, px=KICK_TTL_MS):
-            return  # a relay run is already on its way and will see our rows
-    except Exception:  # the broker is down: the beat relay will find the rows later
-        logger.warning("outbox relay kick not published (broker unavailable); beat will relay")
+    client = broker_redis()
+    if client is None:  # not a Redis broker: no key to share, every kick publishes
+        _publish()
         return
-    _publish()
+    try:
+        pipe = client.pipeline(transaction=False)
+        _set_kick_key(pipe)
+        results: list[Any] | redis.RedisError = pipe.execute()
+    except redis.RedisError as exc:
+        results = exc
+    _publish_if_set(results)
 
 
 def _broker_url() -> str:

@@ -140,6 +140,24 @@ def _insert_transfer(fields: dict[str, Any], *, profile: Profile, quote: Quote) 
     raise RuntimeError("could not draw a unique transfer reference")  # pragma: no cover
 
 
+def _transition_recorded(
+    transfer: Transfer, *, actor: Actor, transition: str, source_state: str, reason: str = ""
+) -> TransferTransition:
+    """The timeline's row for a step the transfer just took (to its current state)."""
+    return insert(
+        TransferTransition(
+            transfer=transfer,
+            transition=transition,
+            source_state=source_state,
+            target_state=transfer.state,
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            reason=reason,
+            request_id=actor.request_id,
+        )
+    )
+
+
 @service_transaction
 def transfer_create(
     *,
@@ -217,17 +235,7 @@ def transfer_create(
             profile=profile,
             quote=quote,
         )
-        created = insert(
-            TransferTransition(
-                transfer=transfer,
-                transition="create",
-                source_state="",
-                target_state=transfer.state,
-                actor_label=actor.label,
-                actor_user_id=actor.user_id,
-                request_id=actor.request_id,
-            )
-        )
+        created = _transition_recorded(transfer, actor=actor, transition="create", source_state="")
         # A new transfer's whole timeline is its creation: no need to read it back.
         timeline_known(transfer, [created])
         audit_record(
@@ -295,17 +303,8 @@ def _transition(
             ) from exc
         ledger_entries_announce(entries=entries, profile_id=transfer.profile_id)
 
-        insert(
-            TransferTransition(
-                transfer=transfer,
-                transition=action,
-                source_state=source_state,
-                target_state=transfer.state,
-                actor_label=actor.label,
-                actor_user_id=actor.user_id,
-                reason=reason,
-                request_id=actor.request_id,
-            )
+        _transition_recorded(
+            transfer, actor=actor, transition=action, source_state=source_state, reason=reason
         )
         audit_record(
             actor=actor,
