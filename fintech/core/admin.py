@@ -1,4 +1,5 @@
-"""Operator screens for the platform records: the event log (outbox). Read-only evidence."""
+"""Operator screens for the platform records: the event log (outbox) and the dead letters.
+Read-only evidence; the only actions call services."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from fintech.core.models import OutboxEvent
-from fintech.core.services import outbox_requeue
+from fintech.core.dead_letters import dead_letter_resolve
+from fintech.core.models import DeadLetter, OutboxEvent
+from fintech.core.services import Actor, outbox_requeue
+from fintech.customers.admin_helpers import action_with_reason
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -77,4 +80,82 @@ class OutboxEventAdmin(admin.ModelAdmin):
         count = outbox_requeue(event_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request, f"{count} event(s) put back for the relay.", level=messages.SUCCESS
+        )
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "open"), ("resolved", "resolved")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+EXCERPT_CHARS = 2000
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    """Rows the drains parked. Only an excerpt of each payload is shown (it may hold a
+    customer's request); the action records how it was handled."""
+
+    list_display = ["created_at", "source", "reference", "error_class", "short_error", "state"]
+    list_filter = [OpenFilter, "source", "error_class"]
+    search_fields = ["=reference", "error_message"]
+    date_hierarchy = "created_at"
+    list_select_related = ["resolved_by"]
+    show_full_result_count = False
+    fields = (
+        "source",
+        "reference",
+        "created_at",
+        "error_class",
+        "error_message",
+        "payload_excerpt",
+        "resolved_at",
+        "resolved_by",
+        "resolution_note",
+    )
+    readonly_fields = fields
+    actions = ["resolve"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, obj: DeadLetter) -> str:
+        return obj.error_message[:100]
+
+    @admin.display(description="state")
+    def state(self, obj: DeadLetter) -> str:
+        return "open" if obj.resolved_at is None else "resolved"
+
+    @admin.display(description=f"payload (first {EXCERPT_CHARS} characters)")
+    def payload_excerpt(self, obj: DeadLetter) -> str:
+        return obj.payload[:EXCERPT_CHARS]
+
+    @admin.action(description="Mark resolved with a note…", permissions=["change"])
+    def resolve(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> Any:
+        def apply(actor: Actor, letter: DeadLetter, note: str) -> int:
+            return dead_letter_resolve(actor=actor, dead_letter_ids=[letter.pk], note=note)
+
+        return action_with_reason(
+            self,
+            request,
+            queryset.filter(resolved_at__isnull=True),
+            action="resolve",
+            title="Mark resolved",
+            reason_required=True,
+            apply=apply,
+            done="resolved",
         )

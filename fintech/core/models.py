@@ -68,3 +68,42 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class DeadLetter(models.Model):
+    """A row a batch or drain could not process, set aside with its error so the rest flow.
+
+    One table for every drain (the request log, inbound processing, webhook deliveries, the
+    outbox relay, sync jobs): operators see what was parked, why, and mark it resolved with a
+    note once handled. The payload is text with NUL bytes escaped (PostgreSQL refuses NUL in
+    text, which is often why the row was parked in the first place).
+    """
+
+    source = models.CharField(max_length=100, help_text="e.g. api.request_log")
+    reference = models.CharField(max_length=200, blank=True, help_text="the row's id or key")
+    payload = models.TextField(blank=True)
+    error_class = models.CharField(max_length=200)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["source", "-created_at"],
+                name="dead_letter_open_idx",
+                condition=models.Q(resolved_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.reference or '?'}: {self.error_class}"

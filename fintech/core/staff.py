@@ -40,6 +40,8 @@ STAFF_ROLES: dict[str, list[str]] = {
     # Keeps the machinery running: queues, schedules, events; no customer money actions.
     "engineering": [
         "core.view_outboxevent",
+        "core.view_deadletter",
+        "core.change_deadletter",
         "core.view_auditevent",
         "django_celery_beat.*",
         "transfers.view_transfer",
