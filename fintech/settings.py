@@ -266,6 +266,9 @@ WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTI
 WEBHOOK_PREVIOUS_SECRET_HOURS = env_int("WEBHOOK_PREVIOUS_SECRET_HOURS", 24, minimum=0)
 INBOUND_WEBHOOK_TOLERANCE_SECONDS = env_int("INBOUND_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 INBOUND_WEBHOOK_MAX_BYTES = env_int("INBOUND_WEBHOOK_MAX_BYTES", 256 * 1024, minimum=1024)
+# Tries of one inbound message (transient errors, workers dying on it) before it is failed and
+# parked as a dead letter.
+INBOUND_WEBHOOK_MAX_ATTEMPTS = env_int("INBOUND_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 # Which partner connectors consume our events: "sandbox" (the simulators served by this
 # project under /sandbox/) or "none" (the default in production).
 _default_connector = "none" if PRODUCTION else "sandbox"

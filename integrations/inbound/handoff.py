@@ -20,11 +20,13 @@ With a broker that is not Redis, the request publishes the task itself, as befor
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import redis
 from celery import Task
 
+from fintech.core.dead_letters import dead_letter_record
 from integrations import claims
 from integrations.broker import broker_redis
 from integrations.models import InboundWebhook
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 KEY = "integrations:inbound:received"
 DRAIN_BATCH = 100
+DEAD_LETTER_SOURCE = "integrations.inbound.handoff"
 
 
 def hand_off(inbound_id: Any) -> None:
@@ -80,10 +83,27 @@ def drain() -> int:
             return published
         if not popped:
             return published
-        ids = [pk.decode() for pk in popped]
+        ids = _row_ids(popped)
+        if not ids:
+            continue
         sent = claims.enqueue(inbound_process, *ids)
         published += sent
         if sent < len(ids):
             # The broker failed mid-way: the scanner publishes the rest at its next tick.
             InboundWebhook.objects.filter(pk__in=ids[sent:]).update(enqueued_at=None)
             return published
+
+
+def _row_ids(popped: list[bytes]) -> list[str]:
+    """The row ids among `popped`; anything else (only a bug or a stray writer could put it
+    there) is parked as a dead letter instead of failing the drain for every id behind it."""
+    ids = []
+    for raw in popped:
+        text = raw.decode("utf-8", "backslashreplace")
+        try:
+            ids.append(str(uuid.UUID(text)))
+        except ValueError as exc:
+            dead_letter_record(
+                source=DEAD_LETTER_SOURCE, reference=text[:200], payload=raw, error=exc
+            )
+    return ids

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
+from fintech.core.dead_letters import dead_letter_record, text_storable
 from fintech.core.services import Actor, audit_record
 from integrations import claims
 from integrations.errors import IntegrationError
@@ -30,6 +31,7 @@ from integrations.models import InboundWebhook
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
+DEAD_LETTER_SOURCE = "integrations.inbound"
 KEPT_HEADERS = (
     "content-type",
     "user-agent",
@@ -55,7 +57,7 @@ class Answer:
 
 
 def _kept(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v[:500] for k, v in headers.items() if k in KEPT_HEADERS}
+    return {k: text_storable(v[:500]) for k, v in headers.items() if k in KEPT_HEADERS}
 
 
 def _refuse(
@@ -73,7 +75,8 @@ def _refuse(
         signature_verdict=verdict,
         status=Status.REJECTED,
         headers=_kept(headers),
-        body=body[:REFUSED_BODY_CHARS].decode("utf-8", "replace"),
+        # Refused bodies are any bytes at all: a NUL would make PostgreSQL refuse the record.
+        body=text_storable(body[:REFUSED_BODY_CHARS].decode("utf-8", "replace")),
         error=error[:1000],
     )
     return Answer(http_status, {"error": code, "detail": error})
@@ -222,14 +225,42 @@ def _finish(inbound_id: Any, status: str, error: str = "") -> str:
         InboundWebhook,
         inbound_id,
         status=status,
-        error=error[:1000],
+        # An error quoting the provider's text may hold a NUL, which PostgreSQL refuses: the
+        # row would then stay claimed and be retried forever.
+        error=text_storable(error)[:1000],
         processed_at=timezone.now(),
     )
     return status
 
 
+def _park(row: InboundWebhook, error: BaseException | str) -> str:
+    """Fail a message processing cannot get through, and park it for operators (who can
+    reprocess it from the inbound log once the cause is fixed)."""
+    message = str(error) if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    status = _finish(row.pk, Status.FAILED, message)
+    dead_letter_record(
+        source=DEAD_LETTER_SOURCE,
+        reference=f"{row.provider}:{row.pk}",
+        payload=row.body,
+        error=error,
+    )
+    return status
+
+
 def inbound_process(*, inbound_id: Any) -> str:
-    """Process one stored message if nobody else is; returns its resulting status."""
+    """Process one stored message if nobody else is; returns its resulting status.
+
+    A message is tried at most INBOUND_WEBHOOK_MAX_ATTEMPTS times (a transient error, or a
+    worker that died on it, each count one); then, and on any unexpected error, it fails with
+    its error and is parked as a dead letter, so one poison message never holds up the rest.
+    """
+    try:
+        uuid.UUID(str(inbound_id))
+    except ValueError as exc:
+        dead_letter_record(
+            source=DEAD_LETTER_SOURCE, reference=str(inbound_id), payload=inbound_id, error=exc
+        )
+        return "refused"
     ready = Q(signature_verdict=Verdict.VALID, status__in=[Status.RECEIVED, Status.PROCESSING])
     if not claims.claim_one(
         InboundWebhook,
@@ -240,6 +271,10 @@ def inbound_process(*, inbound_id: Any) -> str:
     ):
         return "skipped"
     row = InboundWebhook.objects.get(pk=inbound_id)
+    limit: int = settings.INBOUND_WEBHOOK_MAX_ATTEMPTS
+    if row.attempts > limit:
+        # Claimed that often without an outcome: a worker died on it each time.
+        return _park(row, f"gave up after {limit} attempts; last: {row.error or 'no outcome'}")
     provider = PROVIDERS.get(row.provider)
     if provider is None:
         return _finish(row.pk, Status.FAILED, f"provider {row.provider!r} is no longer known")
@@ -249,22 +284,24 @@ def inbound_process(*, inbound_id: Any) -> str:
             return _finish(row.pk, Status.IGNORED, f"unknown event type {parsed.type!r}")
         outcome = provider.handler()(row, parsed)
     except IntegrationError as exc:
-        if exc.transient:
-            # Back to received: the scanner publishes it again after the lease.
-            claims.release(
-                InboundWebhook,
-                row.pk,
-                status=Status.RECEIVED,
-                error=f"will retry: {exc.message}"[:1000],
-                enqueued_at=timezone.now(),
-            )
-            return "retry"
-        return _finish(row.pk, Status.FAILED, exc.message)
+        if not exc.transient:
+            return _finish(row.pk, Status.FAILED, exc.message)
+        if row.attempts >= limit:
+            return _park(row, f"gave up after {limit} attempts: {exc.message}")
+        # Back to received: the scanner publishes it again after the lease.
+        claims.release(
+            InboundWebhook,
+            row.pk,
+            status=Status.RECEIVED,
+            error=text_storable(f"will retry: {exc.message}")[:1000],
+            enqueued_at=timezone.now(),
+        )
+        return "retry"
     except (ValueError, MalformedEvent) as exc:
         return _finish(row.pk, Status.FAILED, f"unreadable: {exc}")
     except Exception as exc:  # a bug must not lose the message or kill the worker
         logger.exception("inbound webhook %s failed", row.pk)
-        return _finish(row.pk, Status.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
+        return _park(row, exc)
     return _finish(row.pk, outcome.status, outcome.note)
 
 

@@ -1,0 +1,90 @@
+"""A poison inbound message is failed and parked (a dead letter) while the others flow: one
+that breaks its handler, one a worker dies on every time, a stray id on the hand-off list."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import redis
+from django.utils import timezone
+
+from fintech.core.models import DeadLetter
+from fintech.transfers.models import Transfer
+from integrations.inbound import handoff
+from integrations.inbound.services import DEAD_LETTER_SOURCE, inbound_process
+from integrations.models import InboundWebhook
+from tests.integrations import test_inbound_webhooks as inbound
+from tests.integrations.test_inbound_webhooks import partner_event, post, process_all
+
+pytestmark = pytest.mark.django_db
+processing = inbound.processing  # alice's transfer handed to the payout partner (a fixture)
+
+
+def test_a_message_that_breaks_its_handler_is_parked_and_the_others_apply(
+    client, processing
+) -> None:
+    accepted = partner_event(processing.reference, "payout.accepted")
+    # Signed by the partner and valid JSON, but its reference holds a NUL, which PostgreSQL
+    # refuses in the handler's query: an error nobody planned for.
+    poison = partner_event(processing.reference + "\x00", "payout.failed", event_id="evt_poison")
+    sent = partner_event(processing.reference, "payout.sent")
+    for event in (accepted, poison, sent):
+        assert post(client, event).status_code == 202
+
+    outcomes = process_all()
+
+    assert sorted(outcomes) == ["failed", "processed", "processed"]
+    processing.refresh_from_db()
+    assert processing.state == Transfer.State.COMPLETED
+    bad = InboundWebhook.objects.get(provider_event_id="evt_poison")
+    assert bad.status == "failed"
+    assert "DataError" in bad.error
+    letter = DeadLetter.objects.get(source=DEAD_LETTER_SOURCE)
+    assert letter.reference == f"payout-sandbox:{bad.pk}"
+    assert json.loads(letter.payload)["id"] == "evt_poison"
+    assert inbound_process(inbound_id=bad.pk) == "skipped"  # not retried by itself
+
+
+def test_a_message_a_worker_dies_on_every_time_is_failed_after_the_limit(
+    client, processing, settings
+) -> None:
+    settings.INBOUND_WEBHOOK_MAX_ATTEMPTS = 3
+    post(client, partner_event(processing.reference, "payout.sent"))
+    row = InboundWebhook.objects.get()
+    # Three workers claimed it and died: the claim lapsed each time, nothing was recorded.
+    InboundWebhook.objects.filter(pk=row.pk).update(
+        status="processing", attempts=3, locked_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert inbound_process(inbound_id=row.pk) == "failed"
+
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert row.error.startswith("gave up after 3 attempts")
+    assert DeadLetter.objects.filter(source=DEAD_LETTER_SOURCE).count() == 1
+    processing.refresh_from_db()
+    assert processing.state == Transfer.State.PROCESSING  # never applied
+
+
+def test_a_stray_id_on_the_hand_off_list_is_parked_and_the_real_ones_published(
+    client, processing, redis_server
+) -> None:
+    r = redis.Redis.from_url(redis_server.url)
+    r.flushdb()
+    post(client, partner_event(processing.reference, "payout.sent"))
+    row = InboundWebhook.objects.get()
+    r.lpush(handoff.KEY, b"\xffnot-a-uuid", str(row.pk), b"42")
+
+    assert handoff.drain() == 1
+
+    assert r.llen(handoff.KEY) == 0
+    queued = [json.loads(m)["headers"] for m in r.lrange("celery", 0, -1)]
+    assert [(h["task"], h["argsrepr"]) for h in queued] == [
+        ("integrations.inbound_process", repr((str(row.pk),)))
+    ]
+    letters = DeadLetter.objects.filter(source=handoff.DEAD_LETTER_SOURCE)
+    assert sorted(letters.values_list("reference", flat=True)) == ["42", "\\xffnot-a-uuid"]
+    assert inbound_process(inbound_id="42") == "refused"
+    r.flushdb()
