@@ -15,11 +15,9 @@ from fintech.transfers.models import Transfer
 from integrations.inbound import handoff
 from integrations.inbound.services import DEAD_LETTER_SOURCE, inbound_process
 from integrations.models import InboundWebhook
-from tests.integrations import test_inbound_webhooks as inbound
 from tests.integrations.test_inbound_webhooks import partner_event, post, process_all
 
 pytestmark = pytest.mark.django_db
-processing = inbound.processing  # alice's transfer handed to the payout partner (a fixture)
 
 
 def test_a_message_that_breaks_its_handler_is_parked_and_the_others_apply(
