@@ -1,13 +1,24 @@
-"""The base of every connector's HTTP client: explicit timeouts, errors marked transient or
-permanent, and the partner's message kept for the operator."""
+"""Outbound HTTP for every connector: the base of each partner's client (explicit timeouts,
+errors marked transient or permanent, the partner's message kept for the operator), and
+connections pinned to the address the SSRF check approved.
+
+`pinned_session(url)` resolves the host once (integrations/webhooks/ssrf.py), checks every
+address, and returns a session whose connections go to the checked address: the name is never
+resolved again, so a DNS answer changed between the check and the connection (rebinding) is
+not followed. The Host header, TLS SNI and certificate verification still use the host name.
+Use it (or `safe_post`) for every URL a customer or partner chose.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from integrations.errors import PermanentError, TransientError
+from integrations.webhooks.ssrf import Resolved, UnsafeUrl, resolve_checked
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -47,3 +58,65 @@ class PartnerClient:
         except ValueError as exc:
             raise TransientError(f"{self.partner}: the answer is not JSON") from exc
         return data
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to `resolved`'s checked address for its host, and refuses any other host."""
+
+    def __init__(self, resolved: Resolved) -> None:
+        self.resolved = resolved
+        # IPv4 first: a host with both often has no IPv6 route from here.
+        address = sorted(resolved.addresses, key=lambda a: a.version)[0]
+        self.address = (
+            f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
+        )
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        target = self.resolved
+        if (host_params["host"].strip("[]").lower(), host_params["port"]) != (
+            target.host,
+            target.port,
+        ):
+            raise UnsafeUrl(f"this session may only call {target.host}:{target.port}")
+        host_params["host"] = self.address
+        if host_params["scheme"] == "https":
+            # TLS for the name, not the address: SNI and the certificate's name check.
+            pool_kwargs["server_hostname"] = target.host
+            pool_kwargs["assert_hostname"] = target.host
+        return host_params, pool_kwargs
+
+
+def pinned_session(url: str, *, allow_private: bool | None = None) -> requests.Session:
+    """A session for `url`'s host whose connections go to the address checked now; raises
+    UnsafeUrl when the URL is refused."""
+    resolved = resolve_checked(url, allow_private=allow_private)
+    session = requests.Session()
+    # No proxies from the environment: a proxy would resolve the name itself.
+    session.trust_env = False
+    session.headers["Host"] = resolved.host_header
+    adapter = PinnedAdapter(resolved)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def safe_post(
+    url: str,
+    *,
+    data: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    allow_private: bool | None = None,
+) -> requests.Response:
+    """POST to a URL someone else chose: checked, pinned, no redirects followed (one could
+    point anywhere), the body streamed (the caller reads what it keeps, then closes)."""
+    with pinned_session(url, allow_private=allow_private) as session:
+        return session.post(
+            url, data=data, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+        )

@@ -20,16 +20,18 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fintech.core.dead_letters import dead_letter_record, text_storable
 from fintech.core.errors import FieldError, NotFound, ValidationFailed
 from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 from integrations import claims
+from integrations.connectors.http import safe_post
 from integrations.events import CATALOGUE, TEST_EVENT_TYPE, body_for_event, event_body
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.webhooks.signing import secret_generate, signed_headers
@@ -38,6 +40,8 @@ from integrations.webhooks.ssrf import UnsafeUrl, check_url
 logger = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 1000
+DEAD_LETTER_SOURCE = "integrations.webhook_delivery"
+NO_OUTCOME = "no outcome recorded: the worker stopped during the attempt"
 MAX_ENDPOINTS_PER_PROFILE = 20
 
 
@@ -370,14 +374,9 @@ def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
 def _post(url: str, body: str, headers: dict[str, str]) -> AttemptResult:
     started = time.monotonic()
     try:
-        check_url(url)
-        response = requests.post(
-            url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could point anywhere, including inside
-            stream=True,
+        # Resolved and checked once, then connected to the checked address (DNS rebinding).
+        response = safe_post(
+            url, data=body.encode(), headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
         )
         try:
             excerpt = response.raw.read(EXCERPT_CHARS * 4, decode_content=True) or b""
@@ -386,7 +385,8 @@ def _post(url: str, body: str, headers: dict[str, str]) -> AttemptResult:
         return AttemptResult(
             status_code=response.status_code,
             latency_ms=int((time.monotonic() - started) * 1000),
-            excerpt=excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS],
+            # Whatever the receiver answers is stored: a NUL in it must not fail the record.
+            excerpt=text_storable(excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]),
             error="",
         )
     except UnsafeUrl as exc:
@@ -399,7 +399,7 @@ def _post(url: str, body: str, headers: dict[str, str]) -> AttemptResult:
         status_code=None,
         latency_ms=int((time.monotonic() - started) * 1000),
         excerpt="",
-        error=error[:500],
+        error=text_storable(error)[:500],
     )
 
 
@@ -421,7 +421,7 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, WebhookAttempt] | None:
             delivery=delivery,
             number=delivery.attempts,
             started_at=now,
-            error="no outcome recorded: the worker stopped during the attempt",
+            error=NO_OUTCOME,
         )
     return delivery, attempt
 
@@ -429,8 +429,51 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, WebhookAttempt] | None:
 def delivery_attempt(*, delivery_id: int) -> str:
     """Make the next attempt of a delivery if it is due and nobody else is on it.
 
-    Returns what happened: skipped, succeeded, retry, exhausted, failed.
+    Returns what happened: skipped, succeeded, retry, exhausted, failed. A delivery that
+    breaks the attempt itself (an endpoint row that cannot be read, a payload that cannot be
+    sent or recorded) is failed and parked as a dead letter, so it is not picked up again and
+    again while the others wait; operators redeliver it once the cause is fixed.
     """
+    try:
+        return _attempt(delivery_id)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away, not the delivery at fault: it stays due
+    except Exception as exc:
+        logger.exception("webhook delivery %s broke its attempt; parking it", delivery_id)
+        return _park(delivery_id, exc)
+
+
+def _park(delivery_id: int, exc: Exception) -> str:
+    error = text_storable(f"parked: {type(exc).__name__}: {exc}")[:500]
+    with transaction.atomic():
+        claims.release(
+            WebhookDelivery,
+            delivery_id,
+            status=WebhookDelivery.Status.FAILED,
+            next_attempt_at=None,
+            last_error=error,
+        )
+        # The attempt this claim opened, if its transaction got that far.
+        latest = (
+            WebhookAttempt.objects.filter(delivery_id=delivery_id)
+            .order_by("-number")
+            .values_list("pk", "error")
+            .first()
+        )
+        if latest is not None and latest[1] == NO_OUTCOME:
+            WebhookAttempt.objects.filter(pk=latest[0]).update(error=error)
+    payload = (
+        WebhookDelivery.objects.filter(pk=delivery_id)
+        .values("endpoint_id", "event_id", "event_type", "payload")
+        .first()
+    )
+    dead_letter_record(
+        source=DEAD_LETTER_SOURCE, reference=str(delivery_id), payload=payload, error=exc
+    )
+    return "failed"
+
+
+def _attempt(delivery_id: int) -> str:
     claimed = _claim(delivery_id)
     if claimed is None:
         return "skipped"
