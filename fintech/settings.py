@@ -266,6 +266,14 @@ WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTI
 WEBHOOK_PREVIOUS_SECRET_HOURS = env_int("WEBHOOK_PREVIOUS_SECRET_HOURS", 24, minimum=0)
 INBOUND_WEBHOOK_TOLERANCE_SECONDS = env_int("INBOUND_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
 INBOUND_WEBHOOK_MAX_BYTES = env_int("INBOUND_WEBHOOK_MAX_BYTES", 256 * 1024, minimum=1024)
+# Retention (0: kept forever), purged by beat (`integrations.retention_purge`) in batches of
+# RETENTION_BATCH_SIZE rows, at most RETENTION_MAX_BATCHES per run and table. Only finished
+# rows go: never a delivery still pending, a message not yet processed, or a row parked as
+# an open dead letter.
+RETENTION_WEBHOOK_DELIVERIES_DAYS = env_int("RETENTION_WEBHOOK_DELIVERIES_DAYS", 90, minimum=0)
+RETENTION_INBOUND_WEBHOOKS_DAYS = env_int("RETENTION_INBOUND_WEBHOOKS_DAYS", 90, minimum=0)
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
+RETENTION_MAX_BATCHES = env_int("RETENTION_MAX_BATCHES", 100, minimum=1)
 # Tries of one inbound message (transient errors, workers dying on it) before it is failed and
 # parked as a dead letter.
 INBOUND_WEBHOOK_MAX_ATTEMPTS = env_int("INBOUND_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
@@ -385,7 +393,8 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 # Idempotency keys are kept at least 24 hours (IETF draft, Stripe), then purged.
 API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
-API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=1)
+# Days the API request log is kept (0: forever); purged by beat in batches.
+API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=0)
 # Rows the request log may queue in Redis while no worker drains it (then the oldest go).
 API_REQUEST_LOG_QUEUE_MAX = env_int("API_REQUEST_LOG_QUEUE_MAX", 500_000, minimum=1000)
 

@@ -94,6 +94,14 @@ def scan_due() -> dict[str, int]:
     }
 
 
+@shared_task(name="integrations.retention_purge", ignore_result=True)
+def retention_purge() -> dict[str, int]:
+    """Beat (hourly): delete finished deliveries and inbound messages past their retention."""
+    from integrations.retention import retention_purge as purge
+
+    return purge()
+
+
 # The partners' simulators (served by this project for the sandbox).
 
 

@@ -12,6 +12,7 @@ from oauth2_provider.models import Application
 from fintech.api.models import ApiClient, ApiRequestLog, IdempotencyRecord
 from fintech.api.scopes import ALL_SCOPES
 from fintech.core.errors import FieldError, ValidationFailed
+from fintech.core.retention import delete_in_batches, retention_cutoff
 from fintech.core.services import Actor, audit_record
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
@@ -97,7 +98,9 @@ def idempotency_purge(*, now: dt.datetime | None = None) -> int:
 
 
 def request_log_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete API request log rows older than API_REQUEST_LOG_RETENTION_DAYS."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.API_REQUEST_LOG_RETENTION_DAYS)
-    deleted, _ = ApiRequestLog.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    """Delete API request log rows older than API_REQUEST_LOG_RETENTION_DAYS (0: none), in
+    bounded batches (fintech/core/retention.py)."""
+    cutoff = retention_cutoff(days=settings.API_REQUEST_LOG_RETENTION_DAYS, now=now)
+    if cutoff is None:
+        return 0
+    return delete_in_batches(ApiRequestLog.objects.filter(created_at__lt=cutoff))
