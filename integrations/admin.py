@@ -18,6 +18,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from fintech.core.services import Actor
+from fintech.customers.admin_helpers import action_with_reason
+from integrations.connectors.kyc.sandbox.handlers import kyc_check_retry
+from integrations.connectors.payout.sandbox.handlers import payout_retry
 from integrations.inbound.services import inbound_reprocess
 from integrations.models import (
     InboundWebhook,
@@ -350,8 +353,37 @@ class InboundWebhookAdmin(ReadOnlyMixin, admin.ModelAdmin):
 # Connectors' state
 
 
+class PartnerRetryMixin:
+    """The "retry at the partner" action of a connector's requests refused permanently."""
+
+    retry_title = "Retry at the partner"
+
+    def retry_service(self, actor: Actor, obj: Any, reason: str) -> object:
+        raise NotImplementedError
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(
+        description="Retry at the partner (refused requests; reason required)…",
+        permissions=["retry"],
+    )
+    def retry_at_partner(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        return action_with_reason(
+            self,  # type: ignore[arg-type]
+            request,
+            queryset,
+            action="retry_at_partner",
+            title=self.retry_title,
+            reason_required=True,
+            apply=self.retry_service,
+            done="queued for another try",
+        )
+
+
 @admin.register(PayoutInstruction)
-class PayoutInstructionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class PayoutInstructionAdmin(PartnerRetryMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "partner",
@@ -364,13 +396,21 @@ class PayoutInstructionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "partner"]
     search_fields = ["=transfer_reference", "=external_id"]
+    actions = ["retry_at_partner"]
+
+    def retry_service(self, actor: Actor, obj: PayoutInstruction, reason: str) -> object:
+        return payout_retry(actor=actor, instruction_id=obj.pk, reason=reason)
 
 
 @admin.register(KycCheck)
-class KycCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class KycCheckAdmin(PartnerRetryMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "provider", "profile_id", "external_id", "status", "last_error"]
     list_filter = ["status", "provider"]
     search_fields = ["=external_id", "=profile_id"]
+    actions = ["retry_at_partner"]
+
+    def retry_service(self, actor: Actor, obj: KycCheck, reason: str) -> object:
+        return kyc_check_retry(actor=actor, check_id=obj.pk, reason=reason)
 
 
 @admin.register(SandboxPayout)

@@ -24,6 +24,7 @@ from fintech.customers.models import Profile
 from integrations import claims
 from integrations.connectors.kyc.sandbox import mapping
 from integrations.connectors.kyc.sandbox.client import PROVIDER, KycSandboxClient
+from integrations.connectors.retry import partner_request_retry
 from integrations.errors import PermanentError, TransientError
 from integrations.inbound.providers import Outcome, ParsedEvent
 from integrations.models import InboundWebhook, KycCheck
@@ -77,6 +78,15 @@ def kyc_check_create(*, check_id: int) -> str:
     KycCheck.objects.filter(pk=check.pk, status=Status.PENDING).update(status=Status.CREATED)
     claims.release(KycCheck, check.pk, external_id=str(answer.get("id", ""))[:100], last_error="")
     return "created"
+
+
+def kyc_check_retry(*, actor: Actor, check_id: int, reason: str) -> KycCheck:
+    """An operator's retry of a check the provider refused (status `error`)."""
+    from integrations.tasks import kyc_check_create as task
+
+    row = partner_request_retry(actor=actor, model=KycCheck, pk=check_id, reason=reason, task=task)
+    assert isinstance(row, KycCheck)
+    return row
 
 
 def kyc_checks_due() -> list[int]:

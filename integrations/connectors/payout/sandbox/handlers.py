@@ -26,6 +26,7 @@ from fintech.transfers.services import transfer_complete, transfer_fail, transfe
 from integrations import claims
 from integrations.connectors.payout.sandbox import mapping
 from integrations.connectors.payout.sandbox.client import PARTNER, PayoutSandboxClient
+from integrations.connectors.retry import partner_request_retry
 from integrations.errors import PermanentError, TransientError
 from integrations.inbound.providers import Outcome, ParsedEvent
 from integrations.models import InboundWebhook, PayoutInstruction
@@ -100,6 +101,17 @@ def payout_submit(*, instruction_id: int) -> str:
     )
     claims.release(PayoutInstruction, instruction.pk, external_id=external_id, last_error="")
     return "submitted"
+
+
+def payout_retry(*, actor: Actor, instruction_id: int, reason: str) -> PayoutInstruction:
+    """An operator's retry of a payout the partner refused (status `error`)."""
+    from integrations.tasks import payout_submit as task
+
+    row = partner_request_retry(
+        actor=actor, model=PayoutInstruction, pk=instruction_id, reason=reason, task=task
+    )
+    assert isinstance(row, PayoutInstruction)
+    return row
 
 
 def payouts_due() -> list[int]:
