@@ -22,7 +22,7 @@ from fintech.compliance.services import (
     compliance_submit,
     compliance_verify,
 )
-from fintech.core.models import OutboxEvent
+from fintech.core.models import DeadLetter, OutboxEvent
 from fintech.core.services import Actor, outbox_mark_dispatched
 from fintech.customers.models import Membership, Profile
 from fintech.customers.services import membership_add, profile_create
@@ -258,6 +258,16 @@ def demo_data_load() -> dict[str, int]:
             target_amount="2500.00",
         )
         created["quotes"] += 1
+    # A row a drain parked (an example: nothing in the demo fails), so its screen has one.
+    DeadLetter.objects.get_or_create(
+        source="api.request_log",
+        reference="demo-request-0001",
+        defaults={
+            "payload": '{"method": "GET", "path": "/api/v1/profile", "latency_ms": -1}',
+            "error_class": "django.db.utils.IntegrityError",
+            "error_message": 'new row violates check constraint "latency_ms_check" (demo)',
+        },
+    )
     # The demo world is history: its events must not drive the partner sandboxes (which would
     # complete the "processing" transfer and verify the "pending" profile a second later).
     outbox_mark_dispatched(
