@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from integrations.errors import PermanentError, TransientError
 from integrations.webhooks.ssrf import Resolved, UnsafeUrl, resolve_checked
@@ -61,16 +62,42 @@ class PartnerClient:
 
 
 class PinnedAdapter(HTTPAdapter):
-    """Connects to `resolved`'s checked address for its host, and refuses any other host."""
+    """Connects to `resolved`'s checked addresses for its host (the next one when a connection
+    cannot be made, in the resolver's order, as a plain connect would), and refuses any other
+    host."""
 
     def __init__(self, resolved: Resolved) -> None:
         self.resolved = resolved
-        # IPv4 first: a host with both often has no IPv6 route from here.
-        address = sorted(resolved.addresses, key=lambda a: a.version)[0]
-        self.address = (
-            f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
-        )
+        self.addresses = [
+            f"[{a}]" if isinstance(a, ipaddress.IPv6Address) else str(a) for a in resolved.addresses
+        ]
+        self.address = self.addresses[0]
         super().__init__(max_retries=0)
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        # `proxies` is ignored on purpose: a proxy would resolve the name again itself.
+        failed: requests.ConnectionError | None = None
+        for address in self.addresses:
+            self.address = address
+            try:
+                return super().send(
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert
+                )
+            except requests.ConnectionError as exc:
+                reason = getattr(exc.args[0], "reason", None) if exc.args else None
+                if not isinstance(reason, NewConnectionError | ConnectTimeoutError):
+                    raise  # the request may have gone out: never send it twice
+                failed = exc
+        assert failed is not None
+        raise failed
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None

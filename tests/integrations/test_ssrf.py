@@ -101,6 +101,33 @@ def test_a_webhook_attempt_is_not_rebound(rebinding_dns, receiver, alice) -> Non
     assert WebhookDelivery.objects.get(pk=delivery_id).status == "succeeded"
 
 
+def test_when_a_checked_address_refuses_the_next_checked_one_is_tried(
+    monkeypatch, receiver
+) -> None:
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != NAME:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        # Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1): refused at once.
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in ("127.0.0.2", "127.0.0.1")
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    port = receiver.url.split(":")[2].split("/")[0]
+    response = safe_post(
+        f"http://{NAME}:{port}/hook", data=b"{}", headers={}, timeout=5, allow_private=True
+    )
+    assert response.status_code == 200
+    response.close()
+    assert asked == [NAME]
+    assert len(receiver.received) == 1
+
+
 def test_a_pinned_session_calls_no_other_host(rebinding_dns, receiver) -> None:
     port = receiver.url.split(":")[2].split("/")[0]
     session = pinned_session(f"http://{NAME}:{port}/hook", allow_private=True)
