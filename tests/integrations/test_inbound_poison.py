@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from fintech.core.models import DeadLetter
 from fintech.transfers.models import Transfer
+from integrations.errors import TransientError
 from integrations.inbound import handoff
+from integrations.inbound.providers import PROVIDERS, Provider
 from integrations.inbound.services import DEAD_LETTER_SOURCE, inbound_process
 from integrations.models import InboundWebhook
 from tests.integrations.test_inbound_webhooks import partner_event, post, process_all
@@ -86,3 +88,39 @@ def test_a_stray_id_on_the_hand_off_list_is_parked_and_the_real_ones_published(
     assert sorted(letters.values_list("reference", flat=True)) == ["42", "\\xffnot-a-uuid"]
     assert inbound_process(inbound_id="42") == "refused"
     r.flushdb()
+
+
+def always_unavailable(row, event):
+    """A provider handler whose partner is down for good (a test provider's handler)."""
+    raise TransientError("partner API: HTTP 503")
+
+
+def test_a_message_failing_transiently_every_time_is_failed_after_the_limit(
+    monkeypatch, settings
+) -> None:
+    settings.INBOUND_WEBHOOK_MAX_ATTEMPTS = 3
+    flaky = Provider(
+        name="flaky",
+        secret_setting="PAYOUT_SANDBOX_WEBHOOK_SECRET",
+        event_types=frozenset({"payout.sent"}),
+        handler_path=f"{__name__}:always_unavailable",
+    )
+    monkeypatch.setitem(PROVIDERS, "flaky", flaky)
+    event = partner_event("TRN1", "payout.sent", event_id="evt_flaky")
+    row = InboundWebhook.objects.create(
+        provider="flaky",
+        provider_event_id="evt_flaky",
+        event_type="payout.sent",
+        signature_verdict="valid",
+        status="received",
+        body=json.dumps(event),
+    )
+
+    outcomes = [inbound_process(inbound_id=row.pk) for _ in range(4)]
+
+    assert outcomes == ["retry", "retry", "failed", "skipped"]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert row.error == "gave up after 3 attempts: partner API: HTTP 503"
+    letter = DeadLetter.objects.get(source=DEAD_LETTER_SOURCE)
+    assert letter.reference == f"flaky:{row.pk}"
