@@ -126,8 +126,13 @@ def test_zero_days_keeps_everything(endpoint, settings) -> None:
 
 
 def test_the_purge_is_scheduled_by_beat() -> None:
+    import importlib
+
+    from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
+    migration = importlib.import_module("integrations.migrations.0003_retention_schedule")
+    migration.create_schedule(apps, None)  # a transactional test elsewhere may have flushed it
     task = PeriodicTask.objects.get(task="integrations.retention_purge")
     assert task.enabled
     assert task.crontab is not None
