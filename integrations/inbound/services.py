@@ -325,8 +325,9 @@ def inbound_reprocess(*, actor: Actor, inbound_ids: list[Any], reason: str = "")
         .values_list("pk", flat=True)
     )
     with transaction.atomic():
+        # Attempts start again: a message given up on after its limit gets its full count.
         InboundWebhook.objects.filter(pk__in=rows).update(
-            status=Status.RECEIVED, locked_until=None, enqueued_at=timezone.now()
+            status=Status.RECEIVED, locked_until=None, enqueued_at=timezone.now(), attempts=0
         )
         for row in InboundWebhook.objects.filter(pk__in=rows):
             audit_record(actor=actor, action="inbound_webhook.reprocess", target=row, reason=reason)

@@ -11,15 +11,17 @@ import redis
 from django.utils import timezone
 
 from fintech.core.models import DeadLetter
+from fintech.core.services import Actor
 from fintech.transfers.models import Transfer
 from integrations.errors import TransientError
 from integrations.inbound import handoff
 from integrations.inbound.providers import PROVIDERS, Provider
-from integrations.inbound.services import DEAD_LETTER_SOURCE, inbound_process
+from integrations.inbound.services import DEAD_LETTER_SOURCE, inbound_process, inbound_reprocess
 from integrations.models import InboundWebhook
 from tests.integrations.test_inbound_webhooks import partner_event, post, process_all
 
 pytestmark = pytest.mark.django_db
+OPS = Actor.system("test")
 
 
 def test_a_message_that_breaks_its_handler_is_parked_and_the_others_apply(
@@ -66,6 +68,11 @@ def test_a_message_a_worker_dies_on_every_time_is_failed_after_the_limit(
     assert DeadLetter.objects.filter(source=DEAD_LETTER_SOURCE).count() == 1
     processing.refresh_from_db()
     assert processing.state == Transfer.State.PROCESSING  # never applied
+    # The cause fixed, an operator reprocesses it: it gets its full count of attempts again.
+    assert inbound_reprocess(actor=OPS, inbound_ids=[row.pk], reason="worker fixed") == 1
+    assert inbound_process(inbound_id=row.pk) == "processed"
+    processing.refresh_from_db()
+    assert processing.state == Transfer.State.COMPLETED
 
 
 def test_a_stray_id_on_the_hand_off_list_is_parked_and_the_real_ones_published(
