@@ -17,6 +17,19 @@ from fintech.core.models import AuditEvent, OutboxEvent
 from fintech.core.services import outbox_requeue
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence, not data entry: nobody adds, edits or deletes these rows by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AgeFilter(admin.SimpleListFilter):
     """The question an operator asks of the outbox: is anything stuck?"""
 
@@ -47,7 +60,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type", "version", "profile_id", "status", "dispatched_at"]
     list_filter = ["status", AgeFilter, "type"]
     search_fields = ["=id", "type", "=profile_id"]
@@ -65,15 +78,6 @@ class OutboxEventAdmin(admin.ModelAdmin):
     ]
     actions = ["redispatch"]
     show_full_result_count = False  # a large log: an exact count per page is wasted work
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Dispatch again (consumers ignore what they already did)")
     def redispatch(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
@@ -124,7 +128,7 @@ class RecentFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit trail: every business action with its actor, object, reason and request.
 
     Read-only for everyone. Filters by actor (kind, or exactly: click an actor), by object
@@ -164,12 +168,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     def target_link(self, event: AuditEvent) -> str:
         query = urlencode({"target_type": event.target_type, "target_id": event.target_id})
         return format_html('<a href="?{}">{}:{}</a>', query, event.target_type, event.target_id)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

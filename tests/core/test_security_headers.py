@@ -4,6 +4,7 @@ the HTTPS redirect (behind a proxy header), and `check --deploy` clean in produc
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -131,3 +132,21 @@ def test_the_proxy_header_setting_names_the_header() -> None:
     result = manage("shell", "--no-imports", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+@pytest.mark.django_db
+def test_the_api_docs_run_under_the_policy(client) -> None:
+    """The docs page gets the full policy, and any inline script it has carries the nonce that
+    policy names (Swagger UI's split view and Redoc have none: their scripts are files)."""
+    response = client.get("/api/v1/docs/")
+    assert response.status_code == 200
+    directives = policy(response)
+    assert directives["default-src"] == "'self'"
+    page = response.content.decode()
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+    for attributes in inline:
+        nonce = re.search(r'nonce="([^"]+)"', attributes)
+        assert nonce, f"an inline script without the nonce: <script{attributes}>"
+        assert f"'nonce-{nonce.group(1)}'" in directives["script-src"]
+    for src in re.findall(r'<script[^>]*\bsrc="([^"]+)"', page):
+        assert src.startswith("/"), f"a script from another origin: {src}"
