@@ -4,6 +4,7 @@ of OAuth consent; each lockout is in the audit trail and the attempts are in the
 from __future__ import annotations
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group
 from django.test import Client
 
@@ -127,3 +128,22 @@ def test_admins_see_attempts_and_lockouts_and_others_do_not(client) -> None:
     assert viewer.get("/admin/axes/accesslog/").status_code == 200
     viewer.force_login(support)
     assert viewer.get("/admin/axes/accessattempt/").status_code == 403
+
+
+def test_an_admin_lifts_a_lockout_by_deleting_its_attempts(client) -> None:
+    build_user("ops", is_superuser=True, password=PASSWORD)
+    for i in range(LIMIT):
+        admin_login(client, "ops", f"guess-{i}", "198.51.100.5")
+    assert admin_login(client, "ops", PASSWORD, "198.51.100.5").status_code == 429
+    admin = build_user("dana", is_staff=True)
+    admin.groups.add(Group.objects.get(name="admin"))
+    console = Client()
+    console.force_login(admin)
+    attempts = list(AccessAttempt.objects.values_list("pk", flat=True))
+    answer = console.post(
+        "/admin/axes/accessattempt/",
+        {"action": "delete_selected", "_selected_action": attempts, "post": "yes"},
+    )
+    assert answer.status_code == 302
+    assert not AccessAttempt.objects.exists()
+    assert admin_login(client, "ops", PASSWORD, "198.51.100.5").status_code == 302
