@@ -396,7 +396,7 @@ QUOTE_TTL_SECONDS = env_int("QUOTE_TTL_SECONDS", 30 * 60, minimum=1)
 DJANGO_FSM_LOG_IGNORED_MODELS: list[str] = []
 
 # --- security: login lockout, token endpoint throttle, HTTPS and response headers ------------
-# (issue 11; README "Security"). Every value below can be set from the environment.
+# (issue 11; README "Security"). Limits and switches come from the environment.
 INSTALLED_APPS += ["axes"]
 # After WhiteNoise (static files need no policy); before the views, which may use its nonce.
 MIDDLEWARE.insert(
@@ -422,7 +422,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
-AXES_RESET_ON_SUCCESS = True
+# Failures only expire (after the lockout time), never reset by a success: a success would
+# clear every attempt from its address, so anyone with an account of their own could reset
+# the count of their guesses at someone else's between tries.
+AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "fintech.core.security.client_ip"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "code_verifier"]

@@ -147,3 +147,17 @@ def test_an_admin_lifts_a_lockout_by_deleting_its_attempts(client) -> None:
     assert answer.status_code == 302
     assert not AccessAttempt.objects.exists()
     assert admin_login(client, "ops", PASSWORD, "198.51.100.5").status_code == 302
+
+
+def test_signing_in_to_ones_own_account_does_not_reset_the_count(client) -> None:
+    build_user("ops", is_superuser=True, password=PASSWORD)
+    build_user("mallory", password=PASSWORD)
+    address = "198.51.100.6"
+    for i in range(LIMIT - 1):
+        admin_login(client, "ops", f"guess-{i}", address)
+    own = client.post(
+        "/accounts/login/", {"username": "mallory", "password": PASSWORD}, REMOTE_ADDR=address
+    )
+    assert own.status_code == 302
+    client.logout()
+    assert admin_login(client, "ops", "guess-last", address).status_code == 429
