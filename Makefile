@@ -30,7 +30,7 @@ lock: venv ## Regenerate requirements.txt and requirements-dev.txt from requirem
 run: venv ## Run web (gunicorn), worker and beat with demo data (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
 	$(SERVICES) $(PY) manage.py platform_run
 
-run-dev: venv ## As `make run`, with Django's development server (reloads code; not for load) instead of gunicorn
+run-dev: venv ## As `make run`, with Django's development server instead of gunicorn (for working on the code, not for load)
 	FINTECH_DEVSERVER=1 $(SERVICES) $(PY) manage.py platform_run
 
 manage: venv ## Run a management command, e.g. make manage ARGS="api_client_create --profile 1 --name ERP" (uses the servers of a running `make run`)
