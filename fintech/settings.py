@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlparse
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from fintech.env import (
@@ -386,7 +387,9 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_REFRESH_URL": "/o/token/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # One name for the currency enum that quotes, transfers and balances share (otherwise
+    # drf_spectacular.W001 in `check --deploy`: SourceCurrencyEnum, TargetCurrencyEnum, ...).
+    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "fintech.core.money.SUPPORTED_CURRENCIES"},
 }
 
 # API v1 (fintech/api/).
@@ -403,3 +406,102 @@ RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvid
 QUOTE_TTL_SECONDS = env_int("QUOTE_TTL_SECONDS", 30 * 60, minimum=1)
 
 DJANGO_FSM_LOG_IGNORED_MODELS: list[str] = []
+
+# --- security: login lockout, token endpoint throttle, HTTPS and response headers ------------
+# (issue 11; README "Security"). Limits and switches come from the environment.
+INSTALLED_APPS += ["axes"]
+# After WhiteNoise (static files need no policy); before the views, which may use its nonce.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "fintech.core.security.ContentSecurityPolicyMiddleware",
+)
+# Last: answers a locked-out login attempt (after the authentication middleware has run).
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+
+# Proxies in front that append to X-Forwarded-For (0: the socket's address is the client's).
+# Used for the lockout and the token throttle's per-address counts (fintech.core.security).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Login lockout (django-axes) for the admin and the members' login in front of OAuth consent:
+# after LOGIN_FAILURE_LIMIT failures from one address, or for one username, further attempts
+# (even with the right password) are refused with a 429 for LOGIN_LOCKOUT_MINUTES. Each
+# lockout is an AuditEvent ("login.locked_out"); attempts and lockouts are in the admin, where
+# deleting an attempt lifts its lockout.
+AUTHENTICATION_BACKENDS = [
+    "fintech.core.security.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Failures only expire (after the lockout time), never reset by a success: a success would
+# clear every attempt from its address, so anyone with an account of their own could reset
+# the count of their guesses at someone else's between tries.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "fintech.core.security.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "code_verifier"]
+
+# /o/token/: failed requests (a wrong client secret, code or refresh token) are counted per
+# client id and per address in a fixed window; past either limit, every request from that
+# client id or address is a 429 with Retry-After until the window ends (fintech.api.views.oauth).
+OAUTH_TOKEN_FAILURE_WINDOW_SECONDS = env_int("OAUTH_TOKEN_FAILURE_WINDOW_SECONDS", 300, minimum=1)
+OAUTH_TOKEN_FAILURES_PER_CLIENT = env_int("OAUTH_TOKEN_FAILURES_PER_CLIENT", 10, minimum=1)
+OAUTH_TOKEN_FAILURES_PER_ADDRESS = env_int("OAUTH_TOKEN_FAILURES_PER_ADDRESS", 30, minimum=1)
+
+# HTTPS. Behind a proxy that terminates TLS, name the header it sets
+# (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto) so Django knows a request came over HTTPS and the
+# redirect does not loop; only set it if the proxy always overwrites that header.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+# Preloading commits the whole domain to HTTPS in browsers' built-in lists, for months even
+# after it is turned off: a decision for whoever owns the domain, so it is opt-in.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    # security.W021 "SECURE_HSTS_PRELOAD is not True": preload is the domain owner's opt-in
+    # (above), not something every deployment of this code may assume.
+    "security.W021",
+    # security.W002/W003 "XFrameOptionsMiddleware/CsrfViewMiddleware not in MIDDLEWARE": false
+    # positives. Django looks for those exact class paths; ours are their subclasses
+    # (fintech/api/browser_middleware.py), which run them on every path but the bearer-token
+    # API. tests/core/test_security_headers.py checks both still protect the browser pages.
+    "security.W002",
+    "security.W003",
+]
+
+# Content-Security-Policy (django-csp 4) on every HTML page: the admin and the API docs
+# (Swagger UI and Redoc, served from our own origin by drf-spectacular-sidecar) load scripts
+# only from this origin, or inline with the request's nonce (`{{ request.csp_nonce }}`).
+# Styles allow 'unsafe-inline': the admin, Swagger UI and Redoc all set style attributes and
+# inject <style> elements; a nonce would not cover attributes (and disables 'unsafe-inline').
+# No form-action: the OAuth consent form's answer redirects to the client's redirect URI,
+# which browsers check against form-action too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        # Redoc renders in a web worker it starts from a blob: URL.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# RFC 9207 `iss` in every authorization response (RFC 9700 4.4: lets a client that talks to
+# several authorization servers detect a mix-up attack); DOT's W005 asks for it.
+OAUTH2_PROVIDER["COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS"] = True
+# The API's JSON responses: nothing to load, nothing may frame them.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from fintech.api.models import ApiClient, ApiRequestLog, IdempotencyRecord
 from fintech.api.scopes import SCOPES
+from fintech.core.admin import ReadOnlyAdmin
 
 
 class ApiClientForm(forms.ModelForm):
@@ -58,19 +59,6 @@ class ApiClientAdmin(admin.ModelAdmin):
     @admin.display(description="scopes")
     def scope_list(self, obj: ApiClient) -> str:
         return " ".join(obj.scopes)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evidence, not data entry: nobody adds or edits these rows by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(IdempotencyRecord)

@@ -1,5 +1,5 @@
-"""Operator screens for the platform records: the event log (outbox) and the dead letters.
-Read-only evidence; the only actions call services."""
+"""Operator screens for the platform records: the audit trail, the event log (outbox) and the
+dead letters. Read-only evidence; the only actions call services."""
 
 from __future__ import annotations
 
@@ -10,11 +10,26 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from fintech.core.dead_letters import dead_letter_resolve
-from fintech.core.models import DeadLetter, OutboxEvent
+from fintech.core.models import AuditEvent, DeadLetter, OutboxEvent
 from fintech.core.services import Actor, outbox_requeue
 from fintech.customers.admin_helpers import action_with_reason
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence, not data entry: nobody adds, edits or deletes these rows by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -47,7 +62,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type", "version", "profile_id", "status", "dispatched_at"]
     list_filter = ["status", AgeFilter, "type"]
     search_fields = ["=id", "type", "=profile_id"]
@@ -65,15 +80,6 @@ class OutboxEventAdmin(admin.ModelAdmin):
     ]
     actions = ["redispatch"]
     show_full_result_count = False  # a large log: an exact count per page is wasted work
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Dispatch again (consumers ignore what they already did)")
     def redispatch(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
@@ -159,3 +165,86 @@ class DeadLetterAdmin(admin.ModelAdmin):
             apply=apply,
             done="resolved",
         )
+
+
+class ActorKindFilter(admin.SimpleListFilter):
+    """Who acted: a person, an OAuth application, a system job, or an anonymous caller."""
+
+    title = "actor kind"
+    parameter_name = "actor_kind"
+    PREFIXES = {
+        "user": "user:",
+        "application": "application:",
+        "system": "system:",
+        "address": "address:",
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("user", "staff or customer user"),
+            ("application", "OAuth application"),
+            ("system", "system job"),
+            ("address", "anonymous caller (by address)"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        prefix = self.PREFIXES.get(self.value() or "")
+        return queryset.filter(actor_label__startswith=prefix) if prefix else queryset
+
+
+class RecentFilter(admin.SimpleListFilter):
+    title = "time"
+    parameter_name = "recent"
+    PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("1h", "last hour"), ("24h", "last 24 hours"), ("7d", "last 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        period = self.PERIODS.get(self.value() or "")
+        if period is None:
+            return queryset
+        return queryset.filter(occurred_at__gte=timezone.now() - period)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail: every business action with its actor, object, reason and request.
+
+    Read-only for everyone. Filters by actor (kind, or exactly: click an actor), by object
+    (type, or exactly: click an object for its whole history) and by time."""
+
+    list_display = ["occurred_at", "action", "actor_link", "target_link", "reason", "request_id"]
+    list_filter = [RecentFilter, ActorKindFilter, "target_type", "action"]
+    search_fields = ["=actor_label", "=target_id", "=request_id", "action"]
+    date_hierarchy = "occurred_at"
+    ordering = ["-occurred_at", "-id"]
+    readonly_fields = [
+        "occurred_at",
+        "actor",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "reason",
+        "request_id",
+        "data",
+    ]
+    list_select_related = ["actor"]
+    show_full_result_count = False  # a large log: an exact count per page is wasted work
+    # Exact actor and object, as linked from each row (?actor_label=... / ?target_type=...&
+    # target_id=...): plain field lookups, allowed below.
+    EXACT_LOOKUPS = {"actor_label", "target_type", "target_id", "request_id"}
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup in self.EXACT_LOOKUPS or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="actor", ordering="actor_label")
+    def actor_link(self, event: AuditEvent) -> str:
+        query = urlencode({"actor_label": event.actor_label})
+        return format_html('<a href="?{}">{}</a>', query, event.actor_label)
+
+    @admin.display(description="object")
+    def target_link(self, event: AuditEvent) -> str:
+        query = urlencode({"target_type": event.target_type, "target_id": event.target_id})
+        return format_html('<a href="?{}">{}:{}</a>', query, event.target_type, event.target_id)

@@ -10,11 +10,15 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
+
         from fintech.core.redis_client import send_after_response
+        from fintech.core.security import lockout_audit
         from fintech.core.staff import staff_groups_sync
 
         # Keep role groups in step with models added after the migration that made them.
         post_migrate.connect(staff_groups_sync, dispatch_uid="fintech.core.staff_groups_sync")
+        user_locked_out.connect(lockout_audit, dispatch_uid="fintech.core.security.lockout_audit")
         request_finished.connect(
             send_after_response, dispatch_uid="fintech.core.redis_client.send_after_response"
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
@@ -54,6 +56,31 @@ def audit_record(
             request_id=actor.request_id,
             data=data or {},
         )
+    )
+
+
+def login_lockout_record(
+    *, username: str, ip_address: str, path: str, failures: int, request_id: str
+) -> AuditEvent | None:
+    """A login lockout (django-axes: too many failed attempts) in the audit trail.
+
+    The object is the user whose name was tried, or the attempt row itself when no such user
+    exists (a lockout by address, or a guessed name)."""
+    target: Any = get_user_model().objects.filter(username=username).first()
+    if target is None:
+        target = (
+            AccessAttempt.objects.filter(username=username, ip_address=ip_address)
+            .order_by("-attempt_time")
+            .first()
+        )
+    if target is None:
+        return None
+    return audit_record(
+        actor=Actor(label=f"address:{ip_address}", request_id=request_id),
+        action="login.locked_out",
+        target=target,
+        reason=f"{failures} failed login attempts",
+        data={"username": username, "ip_address": ip_address, "path": path, "failures": failures},
     )
 
 

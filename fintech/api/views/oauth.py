@@ -3,9 +3,15 @@ login page a business member sees on the way to approving an application (/o/aut
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import math
+import time
 from typing import Any
+from urllib.parse import unquote_plus
 
+from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.decorators import method_decorator
@@ -13,8 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import AccessToken
-from oauth2_provider.views import IntrospectTokenView
+from oauth2_provider.views import IntrospectTokenView, TokenView
 from oauthlib.common import Request as OauthlibRequest
+
+from fintech.api.throttling import window_counts, window_incr
+from fintech.core.security import client_ip
 
 INACTIVE = {"active": False}
 
@@ -76,3 +85,80 @@ class CustomerLoginView(LoginView):
     redirect_authenticated_user = True
     # Without a `next` (someone opened the page directly): the API documentation.
     next_page = "/api/v1/docs/"
+
+
+def _token_client_id(request: HttpRequest) -> str:
+    """The client id a token request claims: HTTP Basic (form-urlencoded, RFC 6749 2.3.1) or
+    the body's client_id. Unverified: it only names a counter."""
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return unquote_plus(decoded.partition(":")[0])
+    return str(request.POST.get("client_id", ""))
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class ThrottledTokenView(TokenView):
+    """/o/token/ with a limit on failures per client id and per address.
+
+    Client secrets are long and random, so the limit is less about guessing one than about
+    answering a flood of wrong ones (or of stolen codes and refresh tokens) as fast as the
+    server can: past OAUTH_TOKEN_FAILURES_PER_CLIENT failed requests for one client id, or
+    OAUTH_TOKEN_FAILURES_PER_ADDRESS from one address, in a window of
+    OAUTH_TOKEN_FAILURE_WINDOW_SECONDS, every request (even a right one) is a 429 with
+    Retry-After until the window ends. Only failures count, so a busy, correct client is never
+    slowed. If Redis is down the limit is off (logged), not the token endpoint.
+    """
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        window_seconds = settings.OAUTH_TOKEN_FAILURE_WINDOW_SECONDS
+        now = time.time()
+        window = int(now // window_seconds)
+        limits = [
+            (
+                f"oauth:token-fail:addr:{client_ip(request)}:{window}",
+                settings.OAUTH_TOKEN_FAILURES_PER_ADDRESS,
+            )
+        ]
+        client_id = _token_client_id(request)
+        if client_id:
+            # Hashed: the id comes from the caller, of any length.
+            digest = hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:32]
+            limits.append(
+                (
+                    f"oauth:token-fail:client:{digest}:{window}",
+                    settings.OAUTH_TOKEN_FAILURES_PER_CLIENT,
+                )
+            )
+        keys = [key for key, _limit in limits]
+        counts = window_counts(keys)
+        if counts is not None and any(
+            count >= limit for count, (_key, limit) in zip(counts, limits, strict=True)
+        ):
+            return _too_many_failures(math.ceil((window + 1) * window_seconds - now))
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        if response.status_code in (400, 401):
+            # Counted after the answer, not reserved before it: requests in flight together
+            # can pass the limit by as many as run at once, which is bounded and harmless.
+            window_incr(keys, ttl_seconds=window_seconds + 1)
+        return response
+
+
+def _too_many_failures(retry_after: int) -> JsonResponse:
+    response = JsonResponse(
+        {
+            "error": "too_many_requests",
+            "error_description": (
+                "Too many failed token requests for this client or from this address; "
+                f"retry after {retry_after} seconds."
+            ),
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(max(retry_after, 1))
+    response["Cache-Control"] = "no-store"
+    return response

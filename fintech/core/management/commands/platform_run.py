@@ -1,4 +1,8 @@
-"""`make run`: migrate, load demo data, make the operator login, then start web, worker and beat."""
+"""`make run`: migrate, load demo data, make the operator login, then start web, worker and beat.
+
+The processes are the Procfile's: web is gunicorn (fintech/gunicorn_conf.py), worker and beat
+Celery's. FINTECH_DEVSERVER=1 (`make run-dev`) runs Django's development server as web instead.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,25 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connections
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Printer
+
+from fintech.env import env_bool
 
 OPERATOR_USERNAME = "ops"
+# Django's development server: one process, a listen backlog of 10; for code changes, not load.
+DEVSERVER_COMMAND = ".venv/bin/python manage.py runserver 127.0.0.1:${PORT:-8000} --noreload"
+
+
+def platform_processes(*, devserver: bool) -> dict[str, str]:
+    """Name -> shell command of each process `make run` starts (the Procfile's)."""
+    procfile = parse_procfile((settings.BASE_DIR / "Procfile").read_text())
+    processes = dict(procfile.processes)
+    if devserver:
+        processes["web"] = DEVSERVER_COMMAND
+    return processes
 
 
 def _operator_password() -> str:
@@ -53,11 +74,15 @@ class Command(BaseCommand):
         operator.is_staff = operator.is_superuser = True
         operator.save()
         operator.groups.add(*Group.objects.filter(name="admin"))
+        devserver = env_bool("FINTECH_DEVSERVER", False)
+        web = "Django's development server" if devserver else "gunicorn"
         banner = (
             "\n" + "=" * 64 + "\n"
             f"  Operator console: http://127.0.0.1:{port}/admin/\n"
             f"  Login:            {OPERATOR_USERNAME} / {password}\n"
+            f"  API docs:         http://127.0.0.1:{port}/api/v1/docs/\n"
             f"  Health:           http://127.0.0.1:{port}/health/\n"
+            f"  Web server:       {web}\n"
             "  Stop with Ctrl-C (stops web, worker, beat and the embedded servers)\n"
             + "=" * 64
             + "\n"
@@ -66,6 +91,13 @@ class Command(BaseCommand):
         if no_start:
             return
         sys.stdout.flush()
+        # The children open their own; this process only watches them from here on.
+        connections.close_all()
         env = dict(os.environ, PORT=str(port), PYTHONUNBUFFERED="1")
-        honcho = os.path.join(os.path.dirname(sys.executable), "honcho")
-        os.execve(honcho, [honcho, "-f", str(settings.BASE_DIR / "Procfile"), "start"], env)
+        # honcho's manager, as `honcho start` would run the Procfile: Ctrl-C (or SIGTERM) stops
+        # every process, and so does any one of them exiting.
+        manager = Manager(Printer(sys.stdout))
+        for name, command in platform_processes(devserver=devserver).items():
+            manager.add_process(name, command, env=env, cwd=str(settings.BASE_DIR))
+        manager.loop()
+        sys.exit(manager.returncode)
