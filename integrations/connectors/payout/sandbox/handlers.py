@@ -31,7 +31,9 @@ from integrations.inbound.providers import Outcome, ParsedEvent
 from integrations.models import InboundWebhook, PayoutInstruction
 
 ACTOR = Actor.system("payout-sandbox")
-LEASE_SECONDS = 60
+# The claim: above the client's HTTP timeout (10 s), so a killed worker's row is taken over
+# by the scanner within about half a minute.
+LEASE_SECONDS = 30
 # Seconds before submission attempts 2, 3, ...; the last value repeats.
 SUBMIT_BACKOFF = (10, 60, 300, 900, 3600)
 
@@ -108,6 +110,7 @@ def payouts_due() -> list[int]:
         ready=Q(status=Status.PENDING, next_attempt_at__lte=timezone.now()),
         limit=200,
         republish_after_seconds=LEASE_SECONDS,
+        due_field="next_attempt_at",  # a retry goes out when due, not a lease later
     )
 
 
