@@ -31,40 +31,36 @@ def ours(live_server, settings, redis_server) -> str:
     return live_server.url
 
 
-def create_payout(base_url: str, settings) -> str:
+def sandbox_post(path: str, body: dict, api_key: str) -> str:
+    """Create something at a simulator, as our connector does; returns its id."""
     response = Client().post(
-        "/sandbox/payout-partner/payouts",
-        data=json.dumps(
-            {
-                "client_reference": f"TR-{uuid.uuid4().hex[:10]}",
-                "amount": "100.00",
-                "currency": "EUR",
-                "callback_url": f"{base_url}/webhooks/payout-sandbox/",
-                "beneficiary": {"name": "Lieferant GmbH"},
-            }
-        ),
+        path,
+        data=json.dumps(body),
         content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {settings.PAYOUT_SANDBOX_API_KEY}",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
     )
     assert response.status_code == 201, response.content
     return str(response.json()["id"])
+
+
+def create_payout(base_url: str, settings) -> str:
+    body = {
+        "client_reference": f"TR-{uuid.uuid4().hex[:10]}",
+        "amount": "100.00",
+        "currency": "EUR",
+        "callback_url": f"{base_url}/webhooks/payout-sandbox/",
+        "beneficiary": {"name": "Lieferant GmbH"},
+    }
+    return sandbox_post("/sandbox/payout-partner/payouts", body, settings.PAYOUT_SANDBOX_API_KEY)
 
 
 def create_check(base_url: str, settings) -> str:
-    response = Client().post(
-        "/sandbox/kyc-provider/checks",
-        data=json.dumps(
-            {
-                "client_reference": str(uuid.uuid4()),
-                "callback_url": f"{base_url}/webhooks/kyc-sandbox/",
-                "subject": {"name": "Clear Trading Ltd"},
-            }
-        ),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {settings.KYC_SANDBOX_API_KEY}",
-    )
-    assert response.status_code == 201, response.content
-    return str(response.json()["id"])
+    body = {
+        "client_reference": str(uuid.uuid4()),
+        "callback_url": f"{base_url}/webhooks/kyc-sandbox/",
+        "subject": {"name": "Clear Trading Ltd"},
+    }
+    return sandbox_post("/sandbox/kyc-provider/checks", body, settings.KYC_SANDBOX_API_KEY)
 
 
 def callbacks_for(payout_id: str) -> list[str]:
