@@ -96,8 +96,14 @@ def test_kyc_sandbox_verifies_or_asks_for_review(ours, start_worker, receiver) -
     assert state(doubtful).state == "pending"
 
 
-def test_no_event_is_lost_while_redis_is_down(redis_server, start_worker, receiver, alice):
-    start_worker()
+def test_no_event_is_lost_while_redis_is_down(
+    redis_server, start_worker, receiver, alice, settings
+):
+    # Short leases: a message the worker took just as Redis went away (it comes back only
+    # after the visibility timeout) is handed out again within the wait below.
+    settings.OUTBOX_DISPATCH_LEASE_SECONDS = 3
+    settings.WEBHOOK_DELIVERY_LEASE_SECONDS = 8
+    start_worker(WEBHOOK_DELIVERY_LEASE_SECONDS="8")
     subscribe(alice, receiver, event_types=["transfer.initiated"])
     redis_server.stop()
     try:
