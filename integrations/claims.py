@@ -117,8 +117,9 @@ def enqueue(task: Task, *ids: Any) -> int:
     return published
 
 
-def enqueue_on_commit(task: Task, *ids: Any) -> None:
+def enqueue_on_commit(task: Task, model: type[models.Model], *ids: Any) -> None:
     """Publish after the current transaction commits (never before: the worker must find the
-    rows it is given)."""
+    rows it is given). The rows were stamped `enqueued_at`; those the broker refuses are
+    un-stamped (publish_taken), so the scanner's next tick publishes them, not a lease later."""
     if ids:
-        transaction.on_commit(lambda: enqueue(task, *ids), robust=True)
+        transaction.on_commit(lambda: publish_taken(task, model, list(ids)), robust=True)

@@ -90,10 +90,10 @@ def step_fields(*, delay_seconds: float) -> dict[str, Any]:
     }
 
 
-def step_publish(task: Task, pk: str, *, delay_seconds: float) -> None:
+def step_publish(task: Task, model: type[Model], pk: str, *, delay_seconds: float) -> None:
     """After commit, publish a step due at once (a wake-up: the row says what to do)."""
     if delay_seconds <= 0:
-        claims.enqueue_on_commit(task, pk)
+        claims.enqueue_on_commit(task, model, pk)
 
 
 def step_claim(model: type[Model], pk: str) -> bool:

@@ -56,7 +56,12 @@ def as_json(check: SandboxKycCheck) -> dict[str, Any]:
 def _publish(check_id: str) -> None:
     from integrations.tasks import sandbox_kyc_complete
 
-    step_publish(sandbox_kyc_complete, check_id, delay_seconds=settings.KYC_SANDBOX_LATENCY_SECONDS)
+    step_publish(
+        sandbox_kyc_complete,
+        SandboxKycCheck,
+        check_id,
+        delay_seconds=settings.KYC_SANDBOX_LATENCY_SECONDS,
+    )
 
 
 @csrf_exempt

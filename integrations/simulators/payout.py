@@ -65,7 +65,10 @@ def _publish(payout_id: str) -> None:
     from integrations.tasks import sandbox_payout_advance
 
     step_publish(
-        sandbox_payout_advance, payout_id, delay_seconds=settings.PAYOUT_SANDBOX_LATENCY_SECONDS
+        sandbox_payout_advance,
+        SandboxPayout,
+        payout_id,
+        delay_seconds=settings.PAYOUT_SANDBOX_LATENCY_SECONDS,
     )
 
 

@@ -222,7 +222,7 @@ def _enqueue_deliveries(ids: list[int]) -> None:
 
     now = timezone.now()
     WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    claims.enqueue_on_commit(webhook_deliver, *ids)
+    claims.enqueue_on_commit(webhook_deliver, WebhookDelivery, *ids)
 
 
 def deliveries_create_for_event(*, event: OutboxEvent) -> list[int]:

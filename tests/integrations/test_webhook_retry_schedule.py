@@ -19,6 +19,7 @@ from integrations.webhooks.services import (
     endpoint_create,
     endpoint_send_test,
 )
+from tests.integrations.conftest import point_celery_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 OPS = Actor.system("test")
@@ -63,3 +64,17 @@ def test_each_retry_goes_out_at_its_scheduled_time(redis_server, receiver, alice
     # Five requests reached the receiver, all with the same webhook-id.
     assert len(receiver.received) == 5
     assert {r.webhook_id for r in receiver.received} == {delivery.webhook_id}
+
+
+def test_a_delivery_whose_publish_failed_goes_out_at_the_next_scan(redis_server, alice):
+    endpoint = endpoint_create(
+        actor=OPS, profile=alice, url="http://127.0.0.1:9/x", event_types=["invoice.synced"]
+    ).endpoint
+    point_celery_at("redis://127.0.0.1:9/0")  # nothing listens there: the broker is down
+    try:
+        delivery_id = endpoint_send_test(actor=OPS, endpoint_id=endpoint.pk)
+    finally:
+        point_celery_at(redis_server.url)
+    # Un-stamped when the publish failed: the scanner's next tick takes it, not a lease later.
+    assert WebhookDelivery.objects.get(pk=delivery_id).enqueued_at is None
+    assert deliveries_due() == [delivery_id]

@@ -51,7 +51,7 @@ def on_compliance_submitted(event: OutboxEvent) -> None:
         },
     )
     if created:
-        claims.enqueue_on_commit(task, check.pk)
+        claims.enqueue_on_commit(task, KycCheck, check.pk)
 
 
 def kyc_check_create(*, check_id: int) -> str:

@@ -55,7 +55,7 @@ def on_transfer_submitted(event: OutboxEvent) -> None:
         },
     )
     if created:
-        claims.enqueue_on_commit(task, instruction.pk)
+        claims.enqueue_on_commit(task, PayoutInstruction, instruction.pk)
 
 
 def _backoff(attempts: int) -> timedelta:
