@@ -74,7 +74,7 @@ def test_a_dispatch_lost_with_redis_is_handed_out_again_after_its_lease(
     event.refresh_from_db()
     assert (event.status, event.dispatch_attempts) == ("pending", 1)
     assert outbox_relay().published == 0  # its lease runs: not handed out twice meanwhile
-    start_worker()
+    start_worker(OUTBOX_DISPATCH_LEASE_SECONDS="2")
     # Beat's relay ticks: once the lease lapses the event is handed out again.
     wait_for(
         lambda: OutboxEvent.objects.get(pk=event.pk).status == "dispatched",
@@ -102,7 +102,12 @@ def test_a_poison_event_is_parked_and_the_others_flow(
     subscribe(alice, receiver, ["transfer.initiated", "transfer.submitted"])
     poison = broken_submission(alice)  # the oldest: first in every relay batch
     transfers = [create_transfer(alice) for _ in range(3)]
-    start_worker(PAYOUT_CONNECTOR="sandbox")
+    # The worker relays too (the commits' kicks): the same leases there.
+    start_worker(
+        PAYOUT_CONNECTOR="sandbox",
+        OUTBOX_DISPATCH_LEASE_SECONDS="1",
+        OUTBOX_DISPATCH_MAX_ATTEMPTS="3",
+    )
 
     wait_for(
         lambda: OutboxEvent.objects.get(pk=poison.pk).status == "dead",

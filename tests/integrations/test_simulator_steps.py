@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from integrations.models import InboundWebhook, SandboxKycCheck, SandboxPayout
+from integrations.simulators import common
 from integrations.simulators.payout import payout_advance
 from integrations.tasks import scan_due
 from tests.integrations.conftest import wait_for
@@ -73,8 +74,10 @@ def callbacks_for(payout_id: str) -> list[str]:
 
 @pytest.mark.slow
 def test_steps_whose_messages_were_lost_still_happen(
-    ours, redis_server, start_worker, settings
+    ours, redis_server, start_worker, settings, monkeypatch
 ) -> None:
+    # The scanner (run here) republishes a step whose wake-up went missing after the lease.
+    monkeypatch.setattr(common, "STEP_LEASE_SECONDS", 3)
     settings.PAYOUT_SANDBOX_LATENCY_SECONDS = 0
     settings.KYC_SANDBOX_LATENCY_SECONDS = 0
     payout_id = create_payout(ours, settings)
