@@ -58,14 +58,13 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
         events = outbox_claim_batch(limit=limit)
         # Handed out that often and still not fanned out: a poison event (or a broker that
         # keeps losing it). Parked for an operator so it stops taking a worker every lease.
-        poison = [e for e in events if e.dispatch_attempts >= settings.OUTBOX_DISPATCH_MAX_ATTEMPTS]
-        poison_ids = {e.pk for e in poison}
-        parked = outbox_park_dead(event_ids=list(poison_ids))
+        most = settings.OUTBOX_DISPATCH_MAX_ATTEMPTS
+        poison = {e.pk for e in events if e.dispatch_attempts >= most}
+        parked = outbox_park_dead(event_ids=list(poison))
         if parked:
             logger.error("outbox relay: %d event(s) parked as dead after repeated failures", parked)
-        for event in events:
-            if event.pk in poison_ids:
-                continue
+        due = [e for e in events if e.pk not in poison]
+        for event in due:
             try:
                 # Published while the rows are locked: no other relay can hand the same event
                 # out meanwhile. The dispatch may start before we commit; it waits for our
@@ -74,7 +73,7 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
             except Exception:  # the broker is down: leave the rest due for the next run
                 logger.warning(
                     "outbox relay: broker unavailable, %d event(s) stay pending",
-                    len(events) - len(poison) - len(published),
+                    len(due) - len(published),
                 )
                 break
             published.append(event)

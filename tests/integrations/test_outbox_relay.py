@@ -79,7 +79,10 @@ def test_events_stay_pending_when_the_broker_is_down(broker_down) -> None:
         event_emit(type="test.happened", payload={}, profile_id=None)
     result = outbox_relay()
     assert (result.claimed, result.published) == (1, 0)
-    assert OutboxEvent.objects.get().status == OutboxEvent.Status.PENDING
+    event = OutboxEvent.objects.get()
+    assert event.status == OutboxEvent.Status.PENDING
+    # Not handed out: no lease to wait for and no attempt counted towards parking it.
+    assert (event.dispatch_until, event.dispatch_attempts) == (None, 0)
 
 
 @pytest.mark.django_db(transaction=True)
