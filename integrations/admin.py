@@ -415,12 +415,20 @@ class KycCheckAdmin(PartnerRetryMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(SandboxPayout)
 class SandboxPayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "id", "client_reference", "amount", "currency", "status"]
+    list_display = [
+        "created_at",
+        "id",
+        "client_reference",
+        "amount",
+        "currency",
+        "status",
+        "next_step_at",
+    ]
     list_filter = ["status"]
     search_fields = ["=id", "=client_reference"]
 
 
 @admin.register(SandboxKycCheck)
 class SandboxKycCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "id", "client_reference", "status", "result"]
+    list_display = ["created_at", "id", "client_reference", "status", "result", "next_step_at"]
     list_filter = ["status", "result"]

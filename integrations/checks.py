@@ -7,26 +7,18 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-# The longest countdown any integrations task uses (sandbox latency, transient retries).
-MAX_COUNTDOWN_SECONDS = 300
-
-
-def countdown(seconds: float) -> float:
-    """Every countdown goes through here: never longer than the visibility timeout, or Redis
-    would redeliver the message while it waits and the task would run twice."""
-    return float(min(max(seconds, 0), MAX_COUNTDOWN_SECONDS))
-
 
 @register()
 def celery_reliability(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
-    longest = max(settings.CELERY_TASK_TIME_LIMIT, MAX_COUNTDOWN_SECONDS)
-    if visibility <= longest:
+    # No task uses a countdown (delayed actions are due-time columns), so the longest a
+    # message stays unacknowledged is the longest task.
+    if visibility <= settings.CELERY_TASK_TIME_LIMIT:
         errors.append(
             Error(
-                f"Redis visibility_timeout ({visibility} s) must exceed the longest task or "
-                f"countdown ({longest} s)",
+                f"Redis visibility_timeout ({visibility} s) must exceed the longest task "
+                f"({settings.CELERY_TASK_TIME_LIMIT} s)",
                 id="integrations.E001",
             )
         )
@@ -36,4 +28,14 @@ def celery_reliability(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         )
     if settings.CELERY_WORKER_PREFETCH_MULTIPLIER != 1:
         errors.append(Error("Celery prefetch multiplier must be 1", id="integrations.E003"))
+    if settings.WEBHOOK_DELIVERY_LEASE_SECONDS <= settings.WEBHOOK_TIMEOUT_SECONDS:
+        # A lease shorter than the request would let a second worker send the same delivery
+        # while the first is still waiting for the answer.
+        errors.append(
+            Error(
+                f"WEBHOOK_DELIVERY_LEASE_SECONDS ({settings.WEBHOOK_DELIVERY_LEASE_SECONDS}) must "
+                f"exceed WEBHOOK_TIMEOUT_SECONDS ({settings.WEBHOOK_TIMEOUT_SECONDS})",
+                id="integrations.E004",
+            )
+        )
     return errors

@@ -6,6 +6,10 @@ same message (a broker redelivery, a scanner re-enqueue) changes nothing and sto
 that dies while holding a claim leaves `locked_until` to lapse; the beat scanner then
 re-enqueues the row. So every task is safe to run twice, and nothing waits on Redis for
 anything longer than a lease.
+
+Leases are sized to the work (a little above the longest call the task makes: the webhook
+timeout, a partner's timeout), never to the broker's visibility timeout: a killed worker's row
+is picked up by the scanner (every 5 s) once its lease lapses, within about a minute.
 """
 
 from __future__ import annotations
@@ -61,20 +65,28 @@ def take_due(
     limit: int,
     republish_after_seconds: int,
     order_by: Sequence[str] = ("pk",),
+    due_field: str | None = None,
 ) -> list[Any]:
     """Ids of rows that are ready, not held and not published recently, stamped as published
     now. Used by the beat scanner: a row whose message was lost (Redis down, a worker killed)
     is published again after `republish_after_seconds`, but a healthy backlog is not flooded
-    with copies."""
+    with copies.
+
+    `due_field` names the row's due time (`next_attempt_at`): a row rescheduled after its
+    last publication (a retry due in 5 s) is published when it falls due, not held back by
+    the republish window, which only guards against copies of the same wake-up."""
     now = timezone.now()
     recent = now - timedelta(seconds=republish_after_seconds)
+    not_recent = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=recent)
+    if due_field is not None:
+        not_recent |= Q(enqueued_at__lt=F(due_field))
     with transaction.atomic():
         # Why SKIP LOCKED: two beat scanners (or a scanner and a kick) must not both stamp and
         # publish the same rows; each takes what the other has not locked.
         ids = list(
             model._default_manager.select_for_update(skip_locked=True)
             .filter(ready, lock_free(now))
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=recent))
+            .filter(not_recent)
             .order_by(*order_by)
             .values_list("pk", flat=True)[:limit]
         )
@@ -105,8 +117,9 @@ def enqueue(task: Task, *ids: Any) -> int:
     return published
 
 
-def enqueue_on_commit(task: Task, *ids: Any) -> None:
+def enqueue_on_commit(task: Task, model: type[models.Model], *ids: Any) -> None:
     """Publish after the current transaction commits (never before: the worker must find the
-    rows it is given)."""
+    rows it is given). The rows were stamped `enqueued_at`; those the broker refuses are
+    un-stamped (publish_taken), so the scanner's next tick publishes them, not a lease later."""
     if ids:
-        transaction.on_commit(lambda: enqueue(task, *ids), robust=True)
+        transaction.on_commit(lambda: publish_taken(task, model, list(ids)), robust=True)

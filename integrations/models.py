@@ -252,7 +252,22 @@ class KycCheck(PartnerRequest):
 # --- the partners' side: state of the sandbox simulators served by this project -------------
 
 
-class SandboxPayout(models.Model):
+class SimulatorStep(models.Model):
+    """A simulator's next step as a row, not a delayed task: `next_step_at` (empty when
+    nothing is left to do) is found by the beat scanner and the step claimed (`locked_until`)
+    before it runs, so a lost message or a killed worker delays it by a lease at most and two
+    copies of a message take one step."""
+
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    # Last time a task was published for it: the scanner publishes again only after a lease.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SandboxPayout(SimulatorStep):
     """The payout partner simulator's own record of a payout it was asked to make."""
 
     class Status(models.TextChoices):
@@ -277,12 +292,19 @@ class SandboxPayout(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_step_at"],
+                name="sandbox_payout_step_idx",
+                condition=models.Q(next_step_at__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"sandbox payout {self.id} ({self.status})"
 
 
-class SandboxKycCheck(models.Model):
+class SandboxKycCheck(SimulatorStep):
     """The KYC provider simulator's own record of a check."""
 
     class Status(models.TextChoices):
@@ -300,6 +322,13 @@ class SandboxKycCheck(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_step_at"],
+                name="sandbox_kyc_step_idx",
+                condition=models.Q(next_step_at__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"sandbox check {self.id} ({self.status} {self.result})"

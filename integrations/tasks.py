@@ -1,20 +1,18 @@
 """Celery tasks of integrations: a few lines each, taking ids and calling services.
 
 Stable names (`integrations.*`) so queued messages survive refactoring. Every task claims its
-row before acting (see integrations/claims.py) and is safe to run twice; none uses a countdown
-longer than integrations.checks.MAX_COUNTDOWN_SECONDS (long waits are `next_attempt_at`
-columns scanned by `integrations.scan_due`).
+row before acting (see integrations/claims.py) and is safe to run twice; none uses a
+countdown: every delayed action is a due-time column (`next_attempt_at`, `next_step_at`)
+scanned by `integrations.scan_due`, so nothing waits in Redis.
 """
 
 from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from fintech.core.services import outbox_requeue
 from integrations import relay
-from integrations.checks import countdown
 from integrations.claims import publish_taken
 
 logger = logging.getLogger(__name__)
@@ -27,13 +25,8 @@ def outbox_relay_task() -> int:
 
 @shared_task(name="integrations.event_dispatch", ignore_result=True)
 def event_dispatch(event_id: str) -> int:
-    try:
-        return relay.event_dispatch(event_id=event_id)
-    except Exception:
-        # Put it back for the relay: at least once, and the fan-out is idempotent per event.
-        logger.exception("event_dispatch %s failed; the event goes back to pending", event_id)
-        outbox_requeue(event_ids=[event_id])
-        raise
+    # On failure the event's lease lapses and the relay hands it out again (relay.py).
+    return relay.event_dispatch(event_id=event_id)
 
 
 @shared_task(name="integrations.webhook_deliver", ignore_result=True)
@@ -81,7 +74,16 @@ def scan_due() -> dict[str, int]:
     from integrations.connectors.payout.sandbox.handlers import payouts_due
     from integrations.inbound.handoff import drain
     from integrations.inbound.services import inbound_due
-    from integrations.models import InboundWebhook, KycCheck, PayoutInstruction, WebhookDelivery
+    from integrations.models import (
+        InboundWebhook,
+        KycCheck,
+        PayoutInstruction,
+        SandboxKycCheck,
+        SandboxPayout,
+        WebhookDelivery,
+    )
+    from integrations.simulators.kyc import check_steps_due
+    from integrations.simulators.payout import payout_steps_due
     from integrations.webhooks.services import deliveries_due
 
     return {
@@ -91,6 +93,11 @@ def scan_due() -> dict[str, int]:
         "inbound": publish_taken(inbound_process, InboundWebhook, inbound_due()),
         "payouts": publish_taken(payout_submit, PayoutInstruction, payouts_due()),
         "kyc_checks": publish_taken(kyc_check_create, KycCheck, kyc_checks_due()),
+        # The sandbox simulators' next steps (payout statuses, KYC results).
+        "sandbox_payouts": publish_taken(sandbox_payout_advance, SandboxPayout, payout_steps_due()),
+        "sandbox_kyc_checks": publish_taken(
+            sandbox_kyc_complete, SandboxKycCheck, check_steps_due()
+        ),
     }
 
 
@@ -102,28 +109,20 @@ def retention_purge() -> dict[str, int]:
     return purge()
 
 
-# The partners' simulators (served by this project for the sandbox).
+# The partners' simulators (served by this project for the sandbox). A step is a row with a
+# due time (integrations/simulators/common.py): a message only wakes a worker; a step not
+# acknowledged by our endpoint is due again a few seconds later, found by scan_due.
 
 
-@shared_task(
-    name="integrations.sandbox_payout_advance", bind=True, ignore_result=True, max_retries=20
-)
-def sandbox_payout_advance(self: Task, payout_id: str) -> str:
+@shared_task(name="integrations.sandbox_payout_advance", ignore_result=True)
+def sandbox_payout_advance(payout_id: str) -> str:
     from integrations.simulators.payout import payout_advance
 
-    outcome = payout_advance(payout_id=payout_id)
-    if outcome == "retry":  # our webhook endpoint did not acknowledge: send it again
-        raise self.retry(countdown=countdown(5))
-    return outcome
+    return payout_advance(payout_id=payout_id)
 
 
-@shared_task(
-    name="integrations.sandbox_kyc_complete", bind=True, ignore_result=True, max_retries=20
-)
-def sandbox_kyc_complete(self: Task, check_id: str) -> str:
+@shared_task(name="integrations.sandbox_kyc_complete", ignore_result=True)
+def sandbox_kyc_complete(check_id: str) -> str:
     from integrations.simulators.kyc import check_complete
 
-    outcome = check_complete(check_id=check_id)
-    if outcome == "retry":
-        raise self.retry(countdown=countdown(5))
-    return outcome
+    return check_complete(check_id=check_id)

@@ -51,3 +51,25 @@ def test_servers_that_no_longer_answer_are_ignored(recorded) -> None:
 
 def test_no_record_no_reuse(recorded) -> None:
     assert devservices._running_services() is None
+
+
+@pytest.mark.parametrize(("persist", "kept"), [("1", True), ("0", False)])
+def test_the_embedded_redis_keeps_its_data_across_a_restart(
+    tmp_path, monkeypatch, persist, kept
+) -> None:
+    """`make run` (persist) loses no queued message on a restart; `make test` starts empty."""
+    import redis
+
+    monkeypatch.setenv("FINTECH_REDIS_PERSIST", persist)
+    first = devservices.EmbeddedRedis(tmp_path)
+    client = redis.Redis.from_url(first.start())
+    try:
+        client.lpush("celery", "a queued message")
+    finally:
+        first.stop()
+    second = devservices.EmbeddedRedis(tmp_path)
+    client = redis.Redis.from_url(second.start())
+    try:
+        assert client.lrange("celery", 0, -1) == ([b"a queued message"] if kept else [])
+    finally:
+        second.stop()

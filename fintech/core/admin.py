@@ -63,7 +63,15 @@ class AgeFilter(admin.SimpleListFilter):
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "type", "version", "profile_id", "status", "dispatched_at"]
+    list_display = [
+        "occurred_at",
+        "type",
+        "version",
+        "profile_id",
+        "status",
+        "dispatch_attempts",
+        "dispatched_at",
+    ]
     list_filter = ["status", AgeFilter, "type"]
     search_fields = ["=id", "type", "=profile_id"]
     date_hierarchy = "occurred_at"
@@ -77,10 +85,14 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         "payload",
         "status",
         "dispatched_at",
+        "dispatch_attempts",
+        "dispatch_until",
+        "last_error",
     ]
     actions = ["redispatch"]
     show_full_result_count = False  # a large log: an exact count per page is wasted work
 
+    # Status "Dead" lists the events parked after repeated dispatch failures, with their error.
     @admin.action(description="Dispatch again (consumers ignore what they already did)")
     def redispatch(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         count = outbox_requeue(event_ids=list(queryset.values_list("pk", flat=True)))

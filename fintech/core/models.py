@@ -41,11 +41,18 @@ class AuditEvent(models.Model):
 
 
 class OutboxEvent(models.Model):
-    """A business fact, written in the same transaction that made it; a relay publishes it."""
+    """A business fact, written in the same transaction that made it; a relay publishes it.
+
+    `pending` until what it causes (its webhook deliveries, connector rows) is committed, in
+    the same transaction as those rows: then `dispatched`. A hand-out to the broker only
+    stamps a lease (`dispatch_until`); if the message is lost, the lease lapses and the relay
+    hands the event out again. An event whose dispatch fails `OUTBOX_DISPATCH_MAX_ATTEMPTS`
+    times is parked `dead` with its last error for an operator."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
-        DISPATCHED = "dispatched", "Dispatched"
+        DISPATCHED = "dispatched", "Dispatched (fanned out)"
+        DEAD = "dead", "Dead (dispatch kept failing)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=100, db_index=True)
@@ -54,7 +61,13 @@ class OutboxEvent(models.Model):
     profile_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # When its fan-out committed.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Hand-outs to the broker so far, and until when the last one is awaited: the relay hands
+    # the event out again only after this lease lapses.
+    dispatch_attempts = models.PositiveIntegerField(default=0)
+    dispatch_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         ordering = ["-occurred_at"]

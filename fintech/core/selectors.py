@@ -15,7 +15,7 @@ def outbox_event_get(*, event_id: uuid.UUID | str) -> OutboxEvent | None:
 
 
 def outbox_pending_count(*, older_than: datetime | None = None) -> int:
-    """Backlog the relay has not handed out yet (a dashboard and alerting figure)."""
+    """Events not fanned out yet, handed out or not (a dashboard and alerting figure)."""
     queryset: QuerySet[OutboxEvent] = OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING)
     if older_than is not None:
         queryset = queryset.filter(occurred_at__lt=older_than)

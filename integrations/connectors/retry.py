@@ -46,5 +46,5 @@ def partner_request_retry(
         reason=reason,
         data={"attempts": row.attempts, "previous_error": previous_error},
     )
-    claims.enqueue_on_commit(task, row.pk)
+    claims.enqueue_on_commit(task, model, row.pk)
     return row

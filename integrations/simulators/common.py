@@ -1,18 +1,22 @@
-"""What both partner simulators share: API-key auth, JSON bodies, signed callbacks."""
+"""What both partner simulators share: API-key auth, JSON bodies, signed callbacks, and
+their steps as rows with a due time."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import requests
+from celery import Task
 from django.conf import settings
+from django.db.models import Model, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from integrations import partner_signing
+from integrations import claims, partner_signing
 
 CALLBACK_TIMEOUT_SECONDS = 10
 
@@ -64,3 +68,57 @@ def partner_event(*, event_id: str, type: str, data: dict[str, Any]) -> dict[str
         "created_at": timezone.now().isoformat(),
         "data": data,
     }
+
+
+# --- steps: a simulator's delayed actions are rows with a due time, never countdown tasks ---
+
+# A step's claim: above CALLBACK_TIMEOUT_SECONDS, the longest thing a step does.
+STEP_LEASE_SECONDS = 30
+# Our endpoint did not acknowledge a callback: send it again after this.
+RESEND_SECONDS = 5
+
+
+def step_fields(*, delay_seconds: float) -> dict[str, Any]:
+    """The fields that schedule a row's next step `delay_seconds` from now. A step due at once
+    is published right away (step_publish), so it is stamped enqueued; a later one is left to
+    the scanner."""
+    now = timezone.now()
+    return {
+        "next_step_at": now + timedelta(seconds=delay_seconds),
+        "enqueued_at": now if delay_seconds <= 0 else None,
+        "locked_until": None,
+    }
+
+
+def step_publish(task: Task, model: type[Model], pk: str, *, delay_seconds: float) -> None:
+    """After commit, publish a step due at once (a wake-up: the row says what to do)."""
+    if delay_seconds <= 0:
+        claims.enqueue_on_commit(task, model, pk)
+
+
+def step_claim(model: type[Model], pk: str) -> bool:
+    """Claim the row's step if it is due and nobody is on it: of two copies of one message,
+    or a message and the scanner's, one takes the step."""
+    return claims.claim_one(
+        model,
+        pk,
+        lease_seconds=STEP_LEASE_SECONDS,
+        ready=Q(next_step_at__lte=timezone.now()),
+        count_attempt=False,
+    )
+
+
+def step_resend_later(model: type[Model], pk: str) -> None:
+    claims.release(model, pk, next_step_at=timezone.now() + timedelta(seconds=RESEND_SECONDS))
+
+
+def steps_due(model: type[Model]) -> list[Any]:
+    """For the beat scanner: rows whose step is due and whose wake-up is not in flight."""
+    return claims.take_due(
+        model,
+        ready=Q(next_step_at__lte=timezone.now()),
+        limit=200,
+        republish_after_seconds=STEP_LEASE_SECONDS,
+        order_by=("next_step_at",),
+        due_field="next_step_at",
+    )

@@ -4,7 +4,8 @@ POST /sandbox/kyc-provider/checks (Bearer KYC_SANDBOX_API_KEY) creates a check (
 client_reference returns the same check). After KYC_SANDBOX_LATENCY_SECONDS it completes with
 `clear`, or `consider` when the subject's name contains "consider" or for
 KYC_SANDBOX_CONSIDER_PERCENT of checks, and sends `check.completed` signed with
-KYC_SANDBOX_WEBHOOK_SECRET.
+KYC_SANDBOX_WEBHOOK_SECRET. The completion is due at the check's `next_step_at`, found by the
+beat scanner (a message, when it is due at once, only wakes a worker sooner).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.checks import countdown
 from integrations.models import SandboxKycCheck
 from integrations.simulators.common import (
     authorized,
@@ -28,6 +28,11 @@ from integrations.simulators.common import (
     new_id,
     partner_event,
     send_signed,
+    step_claim,
+    step_fields,
+    step_publish,
+    step_resend_later,
+    steps_due,
 )
 
 
@@ -48,11 +53,14 @@ def as_json(check: SandboxKycCheck) -> dict[str, Any]:
     }
 
 
-def _schedule(check_id: str) -> None:
+def _publish(check_id: str) -> None:
     from integrations.tasks import sandbox_kyc_complete
 
-    sandbox_kyc_complete.apply_async(
-        args=(check_id,), countdown=countdown(settings.KYC_SANDBOX_LATENCY_SECONDS)
+    step_publish(
+        sandbox_kyc_complete,
+        SandboxKycCheck,
+        check_id,
+        delay_seconds=settings.KYC_SANDBOX_LATENCY_SECONDS,
     )
 
 
@@ -83,8 +91,9 @@ def check_create(request: HttpRequest) -> JsonResponse:
                 subject_name=name,
                 callback_url=callback,
                 result=result_for(name),
+                **step_fields(delay_seconds=settings.KYC_SANDBOX_LATENCY_SECONDS),
             )
-            transaction.on_commit(lambda: _schedule(check.id))
+            _publish(check.id)
     except IntegrityError:
         check = SandboxKycCheck.objects.get(client_reference=reference)
         return JsonResponse(as_json(check), status=200)
@@ -92,8 +101,13 @@ def check_create(request: HttpRequest) -> JsonResponse:
 
 
 def check_complete(*, check_id: str) -> str:
-    check = SandboxKycCheck.objects.filter(pk=check_id).first()
-    if check is None or check.status == SandboxKycCheck.Status.COMPLETED:
+    """Send the check's result if it is due and nobody else is on it: "completed", "retry"
+    (not acknowledged: sent again after RESEND_SECONDS), "skipped" or "done"."""
+    if not step_claim(SandboxKycCheck, check_id):
+        return "skipped"
+    check = SandboxKycCheck.objects.get(pk=check_id)
+    if check.status == SandboxKycCheck.Status.COMPLETED:
+        SandboxKycCheck.objects.filter(pk=check.id).update(next_step_at=None, locked_until=None)
         return "done"
     event = partner_event(
         event_id=f"evt_{check.id}",
@@ -108,6 +122,13 @@ def check_complete(*, check_id: str) -> str:
     if not send_signed(
         url=check.callback_url, secret=settings.KYC_SANDBOX_WEBHOOK_SECRET, event=event
     ):
+        step_resend_later(SandboxKycCheck, check.id)
         return "retry"
-    SandboxKycCheck.objects.filter(pk=check.id).update(status=SandboxKycCheck.Status.COMPLETED)
+    SandboxKycCheck.objects.filter(pk=check.id).update(
+        status=SandboxKycCheck.Status.COMPLETED, next_step_at=None, locked_until=None
+    )
     return "completed"
+
+
+def check_steps_due() -> list[str]:
+    return steps_due(SandboxKycCheck)

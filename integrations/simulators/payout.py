@@ -2,11 +2,12 @@
 
 POST /sandbox/payout-partner/payouts (Bearer PAYOUT_SANDBOX_API_KEY) creates a payout (the
 same client_reference returns the same payout) and plans its life: accepted, then sent, or
-failed, or sent and later returned. Celery walks it one status at a time, every
+failed, or sent and later returned. It walks one status at a time, every
 PAYOUT_SANDBOX_LATENCY_SECONDS, sending each status as a webhook signed with
-PAYOUT_SANDBOX_WEBHOOK_SECRET. Steer it by the beneficiary's name: containing "fail" fails,
-containing "return" is returned after being sent; otherwise PAYOUT_SANDBOX_FAILURE_PERCENT of
-payouts fail at random.
+PAYOUT_SANDBOX_WEBHOOK_SECRET. The next status is due at the payout's `next_step_at`: the
+beat scanner finds it there (a message, when it is due at once, only wakes a worker sooner).
+Steer it by the beneficiary's name: containing "fail" fails, containing "return" is returned
+after being sent; otherwise PAYOUT_SANDBOX_FAILURE_PERCENT of payouts fail at random.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.checks import countdown
 from integrations.models import SandboxPayout
 from integrations.simulators.common import (
     authorized,
@@ -31,6 +31,11 @@ from integrations.simulators.common import (
     new_id,
     partner_event,
     send_signed,
+    step_claim,
+    step_fields,
+    step_publish,
+    step_resend_later,
+    steps_due,
 )
 
 
@@ -56,11 +61,14 @@ def as_json(payout: SandboxPayout) -> dict[str, Any]:
     }
 
 
-def _schedule(payout_id: str) -> None:
+def _publish(payout_id: str) -> None:
     from integrations.tasks import sandbox_payout_advance
 
-    sandbox_payout_advance.apply_async(
-        args=(payout_id,), countdown=countdown(settings.PAYOUT_SANDBOX_LATENCY_SECONDS)
+    step_publish(
+        sandbox_payout_advance,
+        SandboxPayout,
+        payout_id,
+        delay_seconds=settings.PAYOUT_SANDBOX_LATENCY_SECONDS,
     )
 
 
@@ -108,9 +116,12 @@ def payout_create(request: HttpRequest) -> JsonResponse:
     try:
         with transaction.atomic():
             payout = SandboxPayout.objects.create(
-                id=new_id("po"), plan=plan_for(fields["beneficiary_name"]), **fields
+                id=new_id("po"),
+                plan=plan_for(fields["beneficiary_name"]),
+                **fields,
+                **step_fields(delay_seconds=settings.PAYOUT_SANDBOX_LATENCY_SECONDS),
             )
-            transaction.on_commit(lambda: _schedule(payout.id))
+            _publish(payout.id)
     except IntegrityError:  # the same reference, concurrently: answer with the first one
         payout = SandboxPayout.objects.get(client_reference=fields["client_reference"])
         return JsonResponse(as_json(payout), status=200)
@@ -128,11 +139,17 @@ def payout_get(request: HttpRequest, payout_id: str) -> JsonResponse:
 
 
 def payout_advance(*, payout_id: str) -> str:
-    """Send the payout's next status; "retry" if our webhook endpoint did not acknowledge it."""
-    payout = SandboxPayout.objects.filter(pk=payout_id).first()
-    if payout is None or payout.webhooks_sent >= len(payout.plan):
-        return "done"
+    """Send the payout's next status if it is due and nobody else is on it.
+
+    Returns the status sent, "retry" (our webhook endpoint did not acknowledge it: sent again
+    after RESEND_SECONDS), "skipped" (not due, or another worker has it) or "done"."""
+    if not step_claim(SandboxPayout, payout_id):
+        return "skipped"
+    payout = SandboxPayout.objects.get(pk=payout_id)
     step = payout.webhooks_sent
+    if step >= len(payout.plan):
+        SandboxPayout.objects.filter(pk=payout.id).update(next_step_at=None, locked_until=None)
+        return "done"
     status = payout.plan[step]
     data: dict[str, Any] = {
         "payout_id": payout.id,
@@ -149,11 +166,26 @@ def payout_advance(*, payout_id: str) -> str:
     if not send_signed(
         url=payout.callback_url, secret=settings.PAYOUT_SANDBOX_WEBHOOK_SECRET, event=event
     ):
+        step_resend_later(SandboxPayout, payout.id)
         return "retry"
-    # Conditional: of two copies of this task, one advances the payout and schedules the next.
-    advanced = SandboxPayout.objects.filter(pk=payout.id, webhooks_sent=step).update(
-        webhooks_sent=step + 1, status=status
+    more = step + 1 < len(payout.plan)
+    delay = settings.PAYOUT_SANDBOX_LATENCY_SECONDS
+    # One statement: the step is taken and the next one scheduled (or none), claim released.
+    # Conditional on the step as well as the claim: a claim that lapsed mid-step (a very slow
+    # callback) cannot make a second worker's copy count the step twice.
+    SandboxPayout.objects.filter(pk=payout.id, webhooks_sent=step).update(
+        webhooks_sent=step + 1,
+        status=status,
+        **(
+            step_fields(delay_seconds=delay)
+            if more
+            else {"next_step_at": None, "locked_until": None}
+        ),
     )
-    if advanced and step + 1 < len(payout.plan):
-        _schedule(payout.id)
+    if more:
+        _publish(payout.id)
     return status
+
+
+def payout_steps_due() -> list[str]:
+    return steps_due(SandboxPayout)

@@ -226,7 +226,7 @@ def _enqueue_deliveries(ids: list[int]) -> None:
 
     now = timezone.now()
     WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    claims.enqueue_on_commit(webhook_deliver, *ids)
+    claims.enqueue_on_commit(webhook_deliver, WebhookDelivery, *ids)
 
 
 def deliveries_create_for_event(*, event: OutboxEvent) -> list[int]:
@@ -573,11 +573,15 @@ def _record(delivery: WebhookDelivery, attempt: WebhookAttempt, result: AttemptR
 
 
 def deliveries_due() -> list[int]:
-    """Deliveries whose next attempt is due (retries, lost messages, dead workers' claims)."""
+    """Deliveries whose next attempt is due (retries, lost messages, dead workers' claims).
+    Each attempt goes out at its next_attempt_at, within one scan interval (5 s)."""
     return claims.take_due(
         WebhookDelivery,
         ready=Q(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=timezone.now()),
         limit=500,
         republish_after_seconds=settings.WEBHOOK_DELIVERY_LEASE_SECONDS,
         order_by=("next_attempt_at",),
+        # A retry is published at its next_attempt_at, not held back by the republish window
+        # of the attempt before it (which stamped enqueued_at earlier).
+        due_field="next_attempt_at",
     )

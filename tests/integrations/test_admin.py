@@ -35,6 +35,8 @@ def failed_delivery(alice) -> WebhookDelivery:
     ("model", "query"),
     [
         ("core/outboxevent", "?age=pending_1m"),
+        ("core/outboxevent", "?status__exact=dead"),
+        ("integrations/sandboxpayout", ""),
         ("integrations/webhookendpoint", "?health=failing"),
         ("integrations/webhookendpoint", "?health=disabled"),
         ("integrations/webhookdelivery", "?failures=exhausted"),
@@ -121,3 +123,25 @@ def test_outbox_redispatch_action(console, db) -> None:
     )
     event.refresh_from_db()
     assert event.status == "pending"
+
+
+def test_a_dead_event_is_listed_with_its_error_and_dispatched_again(console, db) -> None:
+    from django.db import transaction
+
+    from fintech.core.models import OutboxEvent
+
+    with transaction.atomic():
+        event = event_emit(type="test.happened", payload={}, profile_id=None)
+    OutboxEvent.objects.filter(pk=event.pk).update(
+        status="dead", dispatch_attempts=8, last_error="KeyError: 'id'"
+    )
+    listing = console.get(reverse("admin:core_outboxevent_changelist") + "?status__exact=dead")
+    assert str(event.pk) in listing.content.decode()
+    page = console.get(reverse("admin:core_outboxevent_change", args=[event.pk]))
+    assert "KeyError" in page.content.decode()
+    console.post(
+        reverse("admin:core_outboxevent_changelist"),
+        {"action": "redispatch", "_selected_action": [event.pk]},
+    )
+    event.refresh_from_db()
+    assert (event.status, event.dispatch_attempts, event.last_error) == ("pending", 0, "")

@@ -59,7 +59,10 @@ def test_commits_before_a_relay_run_share_one_kick(redis_server) -> None:
     with transaction.atomic():
         event_emit(type="test.happened", payload={"n": 5}, profile_id=None)
     assert _queued(client, "integrations.outbox_relay") == 2
-    assert OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING).count() == 1
+    # Handed out, not done: the five are leased until their dispatch commits the fan-out.
+    pending = OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING)
+    assert pending.filter(dispatch_until__isnull=False).count() == 5
+    assert pending.filter(dispatch_until__isnull=True).count() == 1
 
 
 @pytest.fixture
@@ -76,7 +79,10 @@ def test_events_stay_pending_when_the_broker_is_down(broker_down) -> None:
         event_emit(type="test.happened", payload={}, profile_id=None)
     result = outbox_relay()
     assert (result.claimed, result.published) == (1, 0)
-    assert OutboxEvent.objects.get().status == OutboxEvent.Status.PENDING
+    event = OutboxEvent.objects.get()
+    assert event.status == OutboxEvent.Status.PENDING
+    # Not handed out: no lease to wait for and no attempt counted towards parking it.
+    assert (event.dispatch_until, event.dispatch_attempts) == (None, 0)
 
 
 @pytest.mark.django_db(transaction=True)

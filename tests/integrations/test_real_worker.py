@@ -96,8 +96,14 @@ def test_kyc_sandbox_verifies_or_asks_for_review(ours, start_worker, receiver) -
     assert state(doubtful).state == "pending"
 
 
-def test_no_event_is_lost_while_redis_is_down(redis_server, start_worker, receiver, alice):
-    start_worker()
+def test_no_event_is_lost_while_redis_is_down(
+    redis_server, start_worker, receiver, alice, settings
+):
+    # Short leases: a message the worker took just as Redis went away (it comes back only
+    # after the visibility timeout) is handed out again within the wait below.
+    settings.OUTBOX_DISPATCH_LEASE_SECONDS = 3
+    settings.WEBHOOK_DELIVERY_LEASE_SECONDS = 8
+    start_worker(WEBHOOK_DELIVERY_LEASE_SECONDS="8")
     subscribe(alice, receiver, event_types=["transfer.initiated"])
     redis_server.stop()
     try:
@@ -118,12 +124,17 @@ def test_no_event_is_lost_while_redis_is_down(redis_server, start_worker, receiv
     assert not OutboxEvent.objects.filter(status="pending", type="transfer.initiated").exists()
 
 
-def test_a_worker_killed_during_a_delivery_delivers_after_restart(
+def test_a_worker_killed_during_a_delivery_is_taken_over_after_the_lease(
     start_worker, receiver, alice, settings
 ) -> None:
-    settings.WEBHOOK_DELIVERY_LEASE_SECONDS = 3  # the scanner's republish delay
+    """SIGKILL mid-delivery: the message stays unacknowledged in Redis until the visibility
+    timeout (an hour); the row's claim lapses after the lease (above the HTTP timeout) and the
+    scanner has another worker attempt it again, same webhook-id, within about the lease."""
+    lease = 8  # above the workers' WEBHOOK_TIMEOUT_SECONDS (5)
+    settings.WEBHOOK_DELIVERY_LEASE_SECONDS = lease  # the scanner's republish window
+    env = {"WEBHOOK_DELIVERY_LEASE_SECONDS": str(lease), "CELERY_VISIBILITY_TIMEOUT": "3600"}
     receiver.script = [(200, 20.0)]  # the first request hangs: the worker is mid-delivery
-    first = start_worker(WEBHOOK_DELIVERY_LEASE_SECONDS="3")
+    first = start_worker(**env)
     # Subscribed to a type nothing emits here: the test event is the only traffic.
     endpoint = subscribe(alice, receiver, event_types=["invoice.synced"]).endpoint
     delivery_id = endpoint_send_test(actor=OPS, endpoint_id=endpoint.pk)
@@ -133,10 +144,11 @@ def test_a_worker_killed_during_a_delivery_delivers_after_restart(
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
 
-    start_worker(WEBHOOK_DELIVERY_LEASE_SECONDS="3")
+    start_worker(**env)
+    # Bounded far below the visibility timeout: the scanner, not Redis, brings it back.
     wait_for(
         lambda: WebhookDelivery.objects.get(pk=delivery_id).status == "succeeded",
-        timeout=60,
+        timeout=lease + 30,
         tick=scan_due,
     )
     assert len(receiver.received) == 2
@@ -146,3 +158,5 @@ def test_a_worker_killed_during_a_delivery_delivers_after_restart(
     assert [a.number for a in attempts] == [1, 2]
     assert "worker stopped" in attempts[0].error  # the lost attempt is on record
     assert attempts[1].status_code == 200
+    # Nobody took it over while the first claim could still be alive.
+    assert (attempts[1].started_at - attempts[0].started_at).total_seconds() >= lease

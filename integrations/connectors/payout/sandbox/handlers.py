@@ -32,7 +32,9 @@ from integrations.inbound.providers import Outcome, ParsedEvent
 from integrations.models import InboundWebhook, PayoutInstruction
 
 ACTOR = Actor.system("payout-sandbox")
-LEASE_SECONDS = 60
+# The claim: above the client's HTTP timeout (10 s), so a killed worker's row is taken over
+# by the scanner within about half a minute.
+LEASE_SECONDS = 30
 # Seconds before submission attempts 2, 3, ...; the last value repeats.
 SUBMIT_BACKOFF = (10, 60, 300, 900, 3600)
 
@@ -54,7 +56,7 @@ def on_transfer_submitted(event: OutboxEvent) -> None:
         },
     )
     if created:
-        claims.enqueue_on_commit(task, instruction.pk)
+        claims.enqueue_on_commit(task, PayoutInstruction, instruction.pk)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -120,6 +122,7 @@ def payouts_due() -> list[int]:
         ready=Q(status=Status.PENDING, next_attempt_at__lte=timezone.now()),
         limit=200,
         republish_after_seconds=LEASE_SECONDS,
+        due_field="next_attempt_at",  # a retry goes out when due, not a lease later
     )
 
 
