@@ -11,6 +11,9 @@ admin.site.site_header = "Fintech back office"
 admin.site.site_title = "Fintech back office"
 admin.site.index_title = "Operator console"
 
+# A transient database error raised outside a view is a 503 with Retry-After, not a 500.
+handler500 = "fintech.api.middleware.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Ahead of DOT's: introspection of one's own tokens only, and the members' login page.

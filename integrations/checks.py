@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
+from fintech.core.task_base import RETRY_BACKOFF_MAX_SECONDS
+
 # The longest countdown any integrations task uses (sandbox latency, transient retries).
 MAX_COUNTDOWN_SECONDS = 300
 
@@ -33,6 +35,14 @@ def celery_reliability(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if not (settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST):
         errors.append(
             Error("Celery must ack late and requeue on worker loss", id="integrations.E002")
+        )
+    if RETRY_BACKOFF_MAX_SECONDS > MAX_COUNTDOWN_SECONDS:
+        errors.append(
+            Error(
+                f"the transient-error retry backoff ({RETRY_BACKOFF_MAX_SECONDS} s) must not "
+                f"exceed MAX_COUNTDOWN_SECONDS ({MAX_COUNTDOWN_SECONDS} s)",
+                id="integrations.E004",
+            )
         )
     if settings.CELERY_WORKER_PREFETCH_MULTIPLIER != 1:
         errors.append(Error("Celery prefetch multiplier must be 1", id="integrations.E003"))

@@ -3,7 +3,8 @@
 Stable names (`integrations.*`) so queued messages survive refactoring. Every task claims its
 row before acting (see integrations/claims.py) and is safe to run twice; none uses a countdown
 longer than integrations.checks.MAX_COUNTDOWN_SECONDS (long waits are `next_attempt_at`
-columns scanned by `integrations.scan_due`).
+columns scanned by `integrations.scan_due`). Every task retries transient database errors with
+backoff (the app's task class, fintech/core/task_base.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 from celery import Task, shared_task
 
+from fintech.core.errors import is_transient_db_error
 from fintech.core.services import outbox_requeue
 from integrations import relay
 from integrations.checks import countdown
@@ -29,10 +31,17 @@ def outbox_relay_task() -> int:
 def event_dispatch(event_id: str) -> int:
     try:
         return relay.event_dispatch(event_id=event_id)
-    except Exception:
+    except Exception as exc:
+        if is_transient_db_error(exc):
+            # The task class retries it with backoff. Nothing to record: writing "pending"
+            # now would need the database that just failed.
+            raise
         # Put it back for the relay: at least once, and the fan-out is idempotent per event.
         logger.exception("event_dispatch %s failed; the event goes back to pending", event_id)
-        outbox_requeue(event_ids=[event_id])
+        try:
+            outbox_requeue(event_ids=[event_id])
+        except Exception:  # the database again: the outbox scan finds the event after its lease
+            logger.exception("event_dispatch %s: could not put it back to pending", event_id)
         raise
 
 

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
+from fintech.core.errors import is_transient_db_error
 from fintech.core.services import Actor, audit_record
 from integrations import claims
 from integrations.errors import IntegrationError
@@ -263,9 +264,22 @@ def inbound_process(*, inbound_id: Any) -> str:
     except (ValueError, MalformedEvent) as exc:
         return _finish(row.pk, Status.FAILED, f"unreadable: {exc}")
     except Exception as exc:  # a bug must not lose the message or kill the worker
+        if is_transient_db_error(exc):
+            # Not the message's fault (a deadlock, the database restarting): the task retries
+            # it with backoff. Hand the claim back so the retry can take it; if the database
+            # is down for that too, the claim lapses and the scanner publishes the row.
+            _release_quietly(row.pk, f"will retry: database: {exc}")
+            raise
         logger.exception("inbound webhook %s failed", row.pk)
         return _finish(row.pk, Status.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
     return _finish(row.pk, outcome.status, outcome.note)
+
+
+def _release_quietly(inbound_id: Any, error: str) -> None:
+    try:
+        claims.release(InboundWebhook, inbound_id, status=Status.RECEIVED, error=error[:1000])
+    except Exception:  # the database again: the lease lapses instead
+        logger.warning("inbound webhook %s: claim kept until its lease lapses", inbound_id)
 
 
 def inbound_due() -> list[Any]:
