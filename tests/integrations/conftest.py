@@ -26,9 +26,13 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from fintech.celery import app as celery_app
+from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor
 from fintech.quotes.services import quote_create
-from fintech.transfers.services import transfer_create
+from fintech.transfers.models import Transfer
+from fintech.transfers.services import transfer_create, transfer_fund, transfer_submit
+from integrations.models import PayoutInstruction
+from integrations.relay import event_dispatch
 from tests.builders import build_beneficiary, build_wallet_funding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,3 +322,17 @@ def create_transfer(profile, *, holder_name: str = "Lieferant GmbH", amount: str
         beneficiary_id=beneficiary.pk,
         customer_transaction_id=f"INV-{uuid.uuid4().hex[:10]}",
     )
+
+
+@pytest.fixture
+def processing(alice) -> Transfer:
+    """alice's transfer handed to the payout partner (instruction created by the relay)."""
+    fund_wallet(alice, "GBP", 1_000_00)
+    transfer = create_transfer(alice)
+    transfer_fund(actor=OPS, transfer_id=transfer.pk)
+    transfer_submit(actor=OPS, transfer_id=transfer.pk)
+    event = OutboxEvent.objects.get(type="transfer.submitted", payload__id=transfer.pk)
+    event_dispatch(event_id=str(event.pk))
+    assert PayoutInstruction.objects.filter(transfer_id=transfer.pk).exists()
+    transfer.refresh_from_db()
+    return transfer

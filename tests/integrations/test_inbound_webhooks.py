@@ -11,15 +11,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor
 from fintech.transfers.models import Transfer, TransferTransition
-from fintech.transfers.services import transfer_fund, transfer_submit
 from integrations import partner_signing
 from integrations.inbound.services import inbound_process, inbound_reprocess
 from integrations.models import InboundWebhook, PayoutInstruction
-from integrations.relay import event_dispatch
-from tests.integrations.conftest import create_transfer, fund_wallet
 
 pytestmark = pytest.mark.django_db
 OPS = Actor.system("test")
@@ -60,20 +56,6 @@ def partner_event(reference: str, type_: str, *, event_id: str | None = None, at
             "failure_message": "closed",
         },
     }
-
-
-@pytest.fixture
-def processing(alice) -> Transfer:
-    """alice's transfer handed to the payout partner (instruction created by the relay)."""
-    fund_wallet(alice, "GBP", 1_000_00)
-    transfer = create_transfer(alice)
-    transfer_fund(actor=OPS, transfer_id=transfer.pk)
-    transfer_submit(actor=OPS, transfer_id=transfer.pk)
-    event = OutboxEvent.objects.get(type="transfer.submitted", payload__id=transfer.pk)
-    event_dispatch(event_id=str(event.pk))
-    assert PayoutInstruction.objects.filter(transfer_id=transfer.pk).exists()
-    transfer.refresh_from_db()
-    return transfer
 
 
 def process_all() -> list[str]:

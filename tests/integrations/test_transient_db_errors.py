@@ -11,7 +11,7 @@ from fintech.transfers.models import Transfer
 from integrations.models import InboundWebhook
 from integrations.tasks import inbound_process
 from tests.dbfaults import DatabaseSwitch
-from tests.integrations.test_inbound_webhooks import partner_event, post, processing  # noqa: F401
+from tests.integrations.test_inbound_webhooks import partner_event, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RETRIED = metric_field("tasks_retried_transient", {"task": "integrations.inbound_process"})
@@ -47,7 +47,7 @@ def test_a_task_meeting_a_dead_database_is_retried_and_then_succeeds(client, pro
     assert processing.state == Transfer.State.COMPLETED
 
 
-def test_a_task_gives_up_after_a_few_minutes_of_retries(processing) -> None:
+def test_a_task_gives_up_after_a_few_minutes_of_retries() -> None:
     """Bounded: with the database down throughout, it stops after TRANSIENT_MAX_RETRIES (the
     row stays due for the scanner)."""
     from fintech.core.task_base import TRANSIENT_MAX_RETRIES
