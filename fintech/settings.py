@@ -248,6 +248,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Integrations: outbox relay, webhooks, partner connectors (integrations/README.md).
 # Our own server's base URL, given to partners (and the sandbox simulators) for callbacks.
 FINTECH_BASE_URL = env_str("FINTECH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A bearer token Prometheus sends to scrape /metrics (empty: staff sessions only).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 200, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
 # Delays before attempts 2, 3, ... (seconds); jitter of up to +/-10% is added to each.

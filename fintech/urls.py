@@ -26,4 +26,6 @@ urlpatterns = [
     path("webhooks/", include("integrations.inbound.urls")),
     path("sandbox/", include("integrations.simulators.urls")),
     path("health/", health, name="health"),
+    # Prometheus counters and gauges (integrations/README.md), staff or METRICS_TOKEN only.
+    path("metrics", include("integrations.observability.urls")),
 ]

@@ -8,8 +8,8 @@ never raised, because a metric must not fail the work it counts.
 The counts are totals since Redis last started empty (Prometheus reads a drop as a counter
 reset). Labels are folded into the field name: `name|key=value,key=value`.
 
-Names in use (documented in integrations/README.md): tasks_retried_transient{task},
-outbox_redispatched, scan_republished{kind}.
+The names in use are in COUNTERS (documented in integrations/README.md); `/metrics` shows
+each of them (zero until counted) and any other name counted.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ from fintech.core.redis_client import redis_client
 logger = logging.getLogger(__name__)
 
 METRICS_KEY = "fintech:metrics"
+
+# name -> what it counts (the Prometheus help text).
+COUNTERS: dict[str, str] = {
+    "tasks_retried_transient": "Celery tasks retried after a transient database error, by task",
+    "outbox_redispatched": "Outbox events handed out again by the scan after their lease lapsed",
+    "outbox_recovered": "Outbox events fanned out after a re-dispatch (lost, then recovered)",
+    "scan_republished": "Rows whose task message was lost, published again by scan_due, by kind",
+}
 _LABELS = "|"
 
 
