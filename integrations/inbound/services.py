@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,10 +277,17 @@ def inbound_process(*, inbound_id: Any) -> str:
 
 
 def _release_quietly(inbound_id: Any, error: str) -> None:
-    try:
-        claims.release(InboundWebhook, inbound_id, status=Status.RECEIVED, error=error[:1000])
-    except Exception:  # the database again: the lease lapses instead
-        logger.warning("inbound webhook %s: claim kept until its lease lapses", inbound_id)
+    """Hand a claim back after a transient database error. A restart refuses connections for
+    about a second, so a few short tries usually get through; if none does, the claim lapses
+    after its lease and the scanner publishes the row: nothing depends on this write."""
+    for pause in (0.0, 0.5, 1.0, 2.0):
+        time.sleep(pause)
+        try:
+            claims.release(InboundWebhook, inbound_id, status=Status.RECEIVED, error=error[:1000])
+            return
+        except Exception:  # the database again
+            connection.close()  # a broken connection is replaced on the next try
+    logger.warning("inbound webhook %s: claim kept until its lease lapses", inbound_id)
 
 
 def inbound_due() -> list[Any]:
