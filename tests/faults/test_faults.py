@@ -78,7 +78,8 @@ def test_the_api_answers_503_with_retry_after_while_postgresql_is_down(stack: St
     and the partner's webhook door says 503 with Retry-After too."""
     customer = Customer(stack)
     headers = {"Authorization": f"Bearer {customer.token_fetch()}"}
-    assert requests.get(f"{stack.base_url}/api/v1/transfers", headers=headers).status_code == 200
+    before = requests.get(f"{stack.base_url}/api/v1/transfers", headers=headers, timeout=30)
+    assert before.status_code == 200
     stack.postgres.stop()
     try:
         api = requests.get(f"{stack.base_url}/api/v1/transfers", headers=headers, timeout=30)
