@@ -23,7 +23,7 @@ NEEDS_LEASES = "needs the outbox lease redesign (issue 12 item 1)"
 
 def test_postgresql_restarted_mid_load(stack: Stack) -> None:
     load = Load(stack)
-    load.run(stack.postgres.restart, fault_after=8)
+    load.run(stack.postgres.restart, fault_after=6)
     state = assert_recovered(stack, load, within=RECOVERY_SECONDS)
     assert state["transfers"].get("completed") == load.total
 
@@ -54,7 +54,7 @@ def test_redis_restarted_empty_mid_load(stack: Stack) -> None:
         time.sleep(1)
         stack.redis.start()
 
-    load.run(redis_restarted_empty, fault_after=8)
+    load.run(redis_restarted_empty, fault_after=6)
     assert_recovered(stack, load, within=RECOVERY_SECONDS)
 
 
@@ -69,13 +69,14 @@ def test_the_worker_killed_mid_load(stack: Stack) -> None:
         stack.worker.log.write_bytes(b"")  # its "ready." must be the new one's
         stack.worker.start()
 
-    load.run(worker_killed, fault_after=8)
+    load.run(worker_killed, fault_after=6)
     assert_recovered(stack, load, within=RECOVERY_SECONDS)
 
 
-def test_the_api_answers_503_with_retry_after_while_postgresql_is_down(stack: Stack) -> None:
+def test_the_api_answers_503_with_retry_after_while_postgresql_is_down(web_stack: Stack) -> None:
     """Not a 500: the server stopped for real (gunicorn keeps its persistent connections);
     and the partner's webhook door says 503 with Retry-After too."""
+    stack = web_stack
     customer = Customer(stack)
     headers = {"Authorization": f"Bearer {customer.token_fetch()}"}
     before = requests.get(f"{stack.base_url}/api/v1/transfers", headers=headers, timeout=30)
@@ -95,7 +96,5 @@ def test_the_api_answers_503_with_retry_after_while_postgresql_is_down(stack: St
     assert inbound.status_code == 503, inbound.text
     assert int(inbound.headers["Retry-After"]) > 0
     # And it serves again once the database is back.
-    assert (
-        requests.get(f"{stack.base_url}/api/v1/transfers", headers=headers, timeout=30).status_code
-        == 401
-    )
+    again = requests.get(f"{stack.base_url}/api/v1/transfers", headers=headers, timeout=30)
+    assert again.status_code == 200, again.text
