@@ -66,20 +66,22 @@ class PrivatePostgres(EmbeddedPostgres):
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
-    def createdb(self, name: str, *, template: str) -> str:
-        self._run(
-            "createdb",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "-T",
-            template,
-            name,
+    def _client(self, command: str, *args: str) -> str:
+        result = self._run(
+            command, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", *args
         )
+        return result.stdout
+
+    def createdb(self, name: str, *, template: str = "template1") -> str:
+        self._client("createdb", "-T", template, name)
         return self.url(name)
+
+    def dropdb(self, name: str) -> None:
+        self._client("dropdb", "--if-exists", "--force", name)
+
+    def databases(self, *, prefix: str) -> list[str]:
+        out = self._client("psql", "-tAc", "SELECT datname FROM pg_database", "postgres")
+        return [name for name in out.split() if name.startswith(prefix)]
 
     def stop(self) -> None:
         """Fast: sessions are ended and everything committed is on disk, as in a deploy."""
