@@ -94,12 +94,6 @@ class PrivatePostgres(EmbeddedPostgres):
         self.stop()
         self.start()
 
-    def pid(self) -> int | None:
-        try:
-            return int((self.pgdata / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
 
 def migrations_fingerprint() -> str:
     digest = hashlib.sha256()
@@ -224,7 +218,6 @@ class Stack:
     env: dict[str, str]
     base_url: str
     customer: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.monotonic)
 
     def driver(self, *args: str) -> dict[str, Any]:
         out = subprocess.run(
