@@ -250,6 +250,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Integrations: outbox relay, webhooks, partner connectors (integrations/README.md).
 # Our own server's base URL, given to partners (and the sandbox simulators) for callbacks.
 FINTECH_BASE_URL = env_str("FINTECH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A bearer token Prometheus sends to scrape /metrics (empty: staff sessions only).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 200, minimum=1)
 # An event handed to the broker but not fanned out within this lease (the message was lost,
 # the worker died, the dispatch failed) is handed out again; the lease doubles per attempt.

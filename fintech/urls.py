@@ -11,6 +11,9 @@ admin.site.site_header = "Fintech back office"
 admin.site.site_title = "Fintech back office"
 admin.site.index_title = "Operator console"
 
+# A transient database error raised outside a view is a 503 with Retry-After, not a 500.
+handler500 = "fintech.api.middleware.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Ahead of DOT's: introspection of one's own tokens only, and the members' login page.
@@ -23,4 +26,6 @@ urlpatterns = [
     path("webhooks/", include("integrations.inbound.urls")),
     path("sandbox/", include("integrations.simulators.urls")),
     path("health/", health, name="health"),
+    # Prometheus counters and gauges (integrations/README.md), staff or METRICS_TOKEN only.
+    path("metrics", include("integrations.observability.urls")),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from fintech.core.metrics import COUNTERS
 from fintech.core.services import Actor
 from fintech.customers.admin_helpers import action_with_reason
 from integrations.connectors.kyc.sandbox.handlers import kyc_check_retry
@@ -24,6 +26,7 @@ from integrations.connectors.payout.sandbox.handlers import payout_retry
 from integrations.inbound.services import inbound_reprocess
 from integrations.models import (
     InboundWebhook,
+    IntegrationHealth,
     KycCheck,
     PayoutInstruction,
     SandboxKycCheck,
@@ -32,6 +35,8 @@ from integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from integrations.observability.metrics import counters_by_name
+from integrations.observability.selectors import integration_gauges
 from integrations.webhooks import services as webhooks
 
 
@@ -432,3 +437,28 @@ class SandboxPayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class SandboxKycCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "id", "client_reference", "status", "result", "next_step_at"]
     list_filter = ["status", "result"]
+
+
+@admin.register(IntegrationHealth)
+class IntegrationHealthAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """One page: the backlogs and failures (database gauges) and the counters every process
+    adds to (Redis), the same figures `/metrics` gives Prometheus."""
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        counters = [
+            (name, COUNTERS.get(name, ""), labels, value)
+            for name, samples in counters_by_name().items()
+            for labels, value in (samples or [({}, 0)])
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Integration health",
+            "gauges": integration_gauges(),
+            "counters": counters,
+        }
+        return TemplateResponse(request, "admin/integrations/health.html", context)

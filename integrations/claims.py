@@ -24,6 +24,8 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fintech.core.metrics import metric_incr
+
 logger = logging.getLogger(__name__)
 
 
@@ -83,14 +85,25 @@ def take_due(
     with transaction.atomic():
         # Why SKIP LOCKED: two beat scanners (or a scanner and a kick) must not both stamp and
         # publish the same rows; each takes what the other has not locked.
-        ids = list(
+        rows = list(
             model._default_manager.select_for_update(skip_locked=True)
             .filter(ready, lock_free(now))
             .filter(not_recent)
             .order_by(*order_by)
-            .values_list("pk", flat=True)[:limit]
+            .annotate(
+                # Published before, for this due time (or without one): that wake-up was lost.
+                was_lost=Q(enqueued_at__isnull=False)
+                & (Q(enqueued_at__gte=F(due_field)) if due_field else Q())
+            )
+            .values_list("pk", "was_lost")[:limit]
         )
+        ids = [pk for pk, _ in rows]
         model._default_manager.filter(pk__in=ids).update(enqueued_at=now)
+    metric_incr(
+        "scan_republished",
+        by=sum(1 for _, lost in rows if lost),
+        labels={"kind": model._meta.model_name or ""},
+    )
     return ids
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from fintech.core.metrics import metric_incr
 from fintech.core.models import OutboxEvent
 from fintech.core.services import (
     outbox_claim_batch,
@@ -78,6 +79,8 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
                 break
             published.append(event)
         outbox_lease(events=published, lease_seconds=settings.OUTBOX_DISPATCH_LEASE_SECONDS)
+    # Handed out before and not fanned out since: the message (or its worker) was lost.
+    metric_incr("outbox_redispatched", by=sum(1 for e in published if e.dispatch_attempts))
     return RelayResult(claimed=len(events), published=len(published), parked=parked)
 
 
@@ -113,6 +116,8 @@ def event_dispatch(*, event_id: str) -> int:
             for handler in handlers_for(event.type):
                 handler(event)
             outbox_mark_dispatched(event_ids=[event.pk])
+        if event.dispatch_attempts > 1:  # an earlier hand-out was lost; this one made it
+            metric_incr("outbox_recovered")
     except Exception as exc:
         logger.exception("event_dispatch %s failed; handed out again after its lease", event_id)
         try:

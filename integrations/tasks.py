@@ -3,12 +3,14 @@
 Stable names (`integrations.*`) so queued messages survive refactoring. Every task claims its
 row before acting (see integrations/claims.py) and is safe to run twice; none uses a
 countdown: every delayed action is a due-time column (`next_attempt_at`, `next_step_at`)
-scanned by `integrations.scan_due`, so nothing waits in Redis.
+scanned by `integrations.scan_due`, so nothing waits in Redis. Every task retries transient
+database errors with short backoff (the app's task class, fintech/core/task_base.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 
@@ -25,7 +27,9 @@ def outbox_relay_task() -> int:
 
 @shared_task(name="integrations.event_dispatch", ignore_result=True)
 def event_dispatch(event_id: str) -> int:
-    # On failure the event's lease lapses and the relay hands it out again (relay.py).
+    # On failure nothing is written and nothing needs to be: the event's lease lapses and the
+    # relay hands it out again (relay.py). A transient database error is retried by the task
+    # class with backoff.
     return relay.event_dispatch(event_id=event_id)
 
 
@@ -86,19 +90,31 @@ def scan_due() -> dict[str, int]:
     from integrations.simulators.payout import payout_steps_due
     from integrations.webhooks.services import deliveries_due
 
-    return {
-        "deliveries": publish_taken(webhook_deliver, WebhookDelivery, deliveries_due()),
+    scans: dict[str, Callable[[], int]] = {
+        "deliveries": lambda: publish_taken(webhook_deliver, WebhookDelivery, deliveries_due()),
         # Ids the webhook endpoint handed off that no drain took (a lost kick or worker).
-        "inbound_handed_off": drain(),
-        "inbound": publish_taken(inbound_process, InboundWebhook, inbound_due()),
-        "payouts": publish_taken(payout_submit, PayoutInstruction, payouts_due()),
-        "kyc_checks": publish_taken(kyc_check_create, KycCheck, kyc_checks_due()),
+        "inbound_handed_off": drain,
+        "inbound": lambda: publish_taken(inbound_process, InboundWebhook, inbound_due()),
+        "payouts": lambda: publish_taken(payout_submit, PayoutInstruction, payouts_due()),
+        "kyc_checks": lambda: publish_taken(kyc_check_create, KycCheck, kyc_checks_due()),
         # The sandbox simulators' next steps (payout statuses, KYC results).
-        "sandbox_payouts": publish_taken(sandbox_payout_advance, SandboxPayout, payout_steps_due()),
-        "sandbox_kyc_checks": publish_taken(
+        "sandbox_payouts": lambda: publish_taken(
+            sandbox_payout_advance, SandboxPayout, payout_steps_due()
+        ),
+        "sandbox_kyc_checks": lambda: publish_taken(
             sandbox_kyc_complete, SandboxKycCheck, check_steps_due()
         ),
     }
+    published: dict[str, int] = {}
+    for name, scan in scans.items():
+        # One scan that fails (a poison row, the database blinking) must not stop the others:
+        # each is retried at the next tick anyway.
+        try:
+            published[name] = scan()
+        except Exception:
+            logger.exception("scan_due: the %s scan failed; the next tick tries again", name)
+            published[name] = -1
+    return published
 
 
 @shared_task(name="integrations.retention_purge", ignore_result=True)

@@ -4,12 +4,16 @@ Mapped here: `fintech.core.errors.DomainError` (and the ledger's errors, which m
 duck type: `code`, `status`, `title`, `message`), DRF's ValidationError (each field named,
 nested fields dotted), ParseError (malformed JSON), authentication (401 with
 `WWW-Authenticate: Bearer ...`), missing scopes (403 naming them), 404, 405, 406, 413, 415
-and 429 (with `Retry-After`). Anything else is a bug: it is not handled here, so Django's
+and 429 (with `Retry-After`). A transient database error (the server restarting or
+refusing connections, a serialization failure, a deadlock: see
+`fintech.core.errors.is_transient_db_error`) is a 503 `service_unavailable` with
+`Retry-After`. Anything else is a bug: it is not handled here, so Django's
 exception path (see `middleware.ApiRequestMiddleware.process_exception`) answers a 500 problem.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -21,8 +25,17 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_body
-from fintech.core.errors import Conflict, DomainError, FieldError, ValidationFailed
+from fintech.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    ServiceUnavailable,
+    ValidationFailed,
+    is_transient_db_error,
+)
 from ledger.errors import LedgerError
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- API errors
 
@@ -144,6 +157,11 @@ def problem_for_exception(exc: Exception, *, instance: str, request_id: str) -> 
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif is_transient_db_error(exc):
+        # Not a bug: the database is restarting or refused us for a moment. The client
+        # retries after Retry-After (an unfinished request committed nothing).
+        log.warning("transient database error, answering 503: %r", exc)
+        exc = ServiceUnavailable()
 
     if isinstance(exc, (DomainError, LedgerError)):
         status, code, title, detail = exc.status, exc.code, exc.title, exc.message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -17,9 +18,11 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.views import defaults
 
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
 from fintech.api.request_log import request_log_record
+from fintech.core.errors import ServiceUnavailable, is_transient_db_error
 from fintech.core.redis_client import redis_batch, send_after_response
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,43 @@ def payload_too_large_response(request: HttpRequest) -> HttpResponse:
         title="The request body is too large",
         detail=f"The body must be at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
     )
+
+
+def service_unavailable_response(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A transient database error (restart, failover, serialization failure): 503 with
+    Retry-After, so the client (a customer's system, a partner sending us a webhook) tries
+    again instead of treating it as a bug. problem+json under /api/, plain text elsewhere."""
+    log.warning(
+        "transient database error in %s %s, answering 503: %r",
+        request.method,
+        request.path,
+        exception,
+    )
+    error = ServiceUnavailable()
+    if request.path.startswith(API_PREFIX):
+        return problem_http_response(
+            request,
+            status=error.status,
+            code=error.code,
+            title=error.title,
+            detail=error.message,
+            headers=error.headers,
+        )
+    return HttpResponse(
+        f"{error.title}; retry later.\n",
+        status=error.status,
+        content_type="text/plain",
+        headers=error.headers,
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django calls it for an error raised outside a view (in a middleware, say),
+    while the exception is being handled. A transient database error is a 503 there too."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, Exception) and is_transient_db_error(exception):
+        return service_unavailable_response(request, exception)
+    return defaults.server_error(request)
 
 
 # Headers a client needs to act on an error; kept when an error is rewritten as a problem.
@@ -108,6 +148,8 @@ class ApiRequestMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_transient_db_error(exception):
+            return service_unavailable_response(request, exception)
         if not request.path.startswith(API_PREFIX):
             return None
         if isinstance(exception, RequestDataTooBig):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
+from django.db import InterfaceError, OperationalError
+
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
@@ -83,3 +86,52 @@ class LedgerRefused(DomainError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+# --- transient database errors ---------------------------------------------------------------
+#
+# The database restarting, failing over or refusing connections for a moment, a serialization
+# failure or a deadlock: trying the same thing again shortly can succeed. psycopg's
+# SerializationFailure, DeadlockDetected, AdminShutdown, CannotConnectNow and friends are all
+# psycopg.OperationalError; Django re-raises them as django.db.OperationalError (the psycopg
+# one as its __cause__) and a connection closed under it as django.db.InterfaceError.
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+# What we tell a client to wait before trying again (a restart takes about a second; a
+# failover a few).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def is_transient_db_error(exc: BaseException | None) -> bool:
+    """True if `exc` (or what it was raised from) is a database error a retry may cure."""
+    seen = 0
+    while exc is not None and seen < 5:  # a short chain: wrappers of wrappers
+        if isinstance(exc, TRANSIENT_DB_ERRORS):
+            return True
+        exc = exc.__cause__
+        seen += 1
+    return False
+
+
+class ServiceUnavailable(DomainError):
+    """The database is unavailable for a moment: try again after `Retry-After` seconds."""
+
+    code = "service_unavailable"
+    status = 503
+    title = "Temporarily unavailable"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "The service is briefly unavailable; retry after the Retry-After seconds "
+            "(with the same Idempotency-Key, if any)."
+        )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from django.db.models import Field, Q
 from django.utils import timezone
 
 from fintech.core.dead_letters import dead_letter_record, text_storable
+from fintech.core.errors import is_transient_db_error
 from fintech.core.services import Actor, audit_record
 from integrations import claims
 from integrations.errors import IntegrationError
@@ -302,9 +304,29 @@ def inbound_process(*, inbound_id: Any) -> str:
     except (ValueError, MalformedEvent) as exc:
         return _finish(row.pk, Status.FAILED, f"unreadable: {exc}")
     except Exception as exc:  # a bug must not lose the message or kill the worker
+        if is_transient_db_error(exc):
+            # Not the message's fault (a deadlock, the database restarting): the task retries
+            # it with backoff. Hand the claim back so the retry can take it; if the database
+            # is down for that too, the claim lapses and the scanner publishes the row.
+            _release_quietly(row.pk, f"will retry: database: {exc}")
+            raise
         logger.exception("inbound webhook %s failed", row.pk)
         return _park(row, exc)
     return _finish(row.pk, outcome.status, outcome.note)
+
+
+def _release_quietly(inbound_id: Any, error: str) -> None:
+    """Hand a claim back after a transient database error. A restart refuses connections for
+    about a second, so a few short tries usually get through; if none does, the claim lapses
+    after its lease and the scanner publishes the row: nothing depends on this write."""
+    for pause in (0.0, 0.5, 1.0, 2.0):
+        time.sleep(pause)
+        try:
+            claims.release(InboundWebhook, inbound_id, status=Status.RECEIVED, error=error[:1000])
+            return
+        except Exception:  # the database again
+            connection.close()  # a broken connection is replaced on the next try
+    logger.warning("inbound webhook %s: claim kept until its lease lapses", inbound_id)
 
 
 def inbound_due() -> list[Any]:

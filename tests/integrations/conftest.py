@@ -92,7 +92,8 @@ class Receiver:
     url: str = ""
     _server: ThreadingHTTPServer | None = None
 
-    def start(self) -> Receiver:
+    def start(self, port: int = 0) -> Receiver:
+        """Listen on `port` (0: any free one; a restart passes the old one)."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -121,7 +122,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
