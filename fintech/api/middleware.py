@@ -1,6 +1,8 @@
-"""Request id on every response; for /api/: body size limit, 500 as problem, request log.
+"""Request id and the input guard on every request; for /api/: body size limit, 500 as problem,
+request log.
 
-First in MIDDLEWARE, so every response (the admin's too) carries `X-Request-Id`. A sane
+First in MIDDLEWARE, so every response (the admin's too) carries `X-Request-Id`, and no later
+middleware or view sees a NUL character or a too deeply nested body (see input_guard.py). A sane
 incoming id (a proxy's or the client's) is kept so one id follows the request through the
 logs; anything else is replaced by a fresh UUID.
 """
@@ -18,9 +20,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from fintech.api.input_guard import refusal_response, request_checked
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
 from fintech.api.request_log import request_log_record
 from fintech.core.redis_client import redis_batch, send_after_response
+from fintech.core.safe_input import UnsafeInput
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +92,12 @@ class ApiRequestMiddleware:
         request_id = request_id_for(request)
         request.request_id = request_id  # type: ignore[attr-defined]
         if not request.path.startswith(API_PREFIX):
-            response = self.get_response(request)
+            try:
+                request_checked(request, is_api=False)
+            except UnsafeInput as refusal:
+                response = refusal_response(request, refusal, is_api=False)
+            else:
+                response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
             return response
         # The request's Redis commands after its work (its log row, a relay kick) go in one
@@ -100,7 +109,12 @@ class ApiRequestMiddleware:
                 # apply DATA_UPLOAD_MAX_MEMORY_SIZE themselves).
                 response = payload_too_large_response(request)
             else:
-                response = self.get_response(request)
+                try:
+                    request_checked(request, is_api=True)
+                except UnsafeInput as refusal:
+                    response = refusal_response(request, refusal, is_api=True)
+                else:
+                    response = self.get_response(request)
             if response.status_code >= 400 and not _is_problem(response):
                 response = _as_problem(request, response)
             response[REQUEST_ID_HEADER] = request_id
@@ -133,7 +147,8 @@ class ApiRequestMiddleware:
         request_log_record(
             application_id=caller.application_id if caller else None,
             method=request.method or "",
-            path=request.path,
+            # A refused path may hold a NUL, which the log's table could not store.
+            path=request.path.replace("\x00", "\ufffd"),
             status=response.status_code,
             latency_ms=int((time.perf_counter() - started) * 1000),
             request_id=getattr(request, "request_id", ""),

@@ -245,11 +245,11 @@ def test_every_response_has_a_request_id_even_outside_the_api() -> None:
 
 
 def test_errors_made_outside_the_api_handlers_are_problems_too(client) -> None:
-    # Function views without DRF: a POST to the docs page is a 405, still a problem.
-    response = client.post("/api/v1/docs/")
+    # Function views without DRF: a POST to the problem index is a 405, still a problem.
+    response = client.post("/api/v1/problems/")
     body = problem(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET"
-    assert body["instance"] == "/api/v1/docs/"
+    assert body["instance"] == "/api/v1/problems/"
 
 
 def test_a_post_to_an_unknown_path_is_a_404_problem_not_a_csrf_page(alice_api) -> None:
