@@ -30,6 +30,8 @@ def _json_type_error(field: serializers.Field, value: Any) -> str | None:
     """What `value` should have been for `field`, or None if its JSON type fits."""
     if value is None:
         return None  # the field's own allow_null decides
+    if getattr(field, "checks_own_type", False):
+        return None
     for kind, types, name in _JSON_TYPES:
         if isinstance(field, kind):
             fits = isinstance(value, types) and not (bool not in types and isinstance(value, bool))
@@ -80,7 +82,14 @@ class StrictInputSerializer(serializers.Serializer):
                 )
             wrong_types = _json_type_errors(self.fields, data)
             if wrong_types:
-                raise serializers.ValidationError(wrong_types)
+                # Reported with every other field's error, in place of what DRF would say of
+                # the wrongly typed ones (it would read "5" as 5, say, and say nothing).
+                others: dict[str, Any] = {}
+                try:
+                    super().to_internal_value(data)
+                except serializers.ValidationError as exc:
+                    others = dict(exc.detail) if isinstance(exc.detail, dict) else {}
+                raise serializers.ValidationError({**others, **wrong_types})
         return super().to_internal_value(data)
 
 
@@ -147,6 +156,7 @@ class AmountField(serializers.CharField):
     lose cents). The currency's decimals, sign and size are checked by `parse_amount`."""
 
     default_error_messages = {"invalid_amount": 'must be a decimal string such as "1000.50"'}
+    checks_own_type = True  # a number is an `invalid_amount`, the code clients know
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

@@ -46,7 +46,16 @@ MAX_EXAMPLES = 10
 NOT_EXPRESSIBLE_IN_SCHEMA = {
     # (field, code) of each error in the problem; "" for a problem with no field errors.
     ("", "insufficient_funds"),  # 422: the balance, not the request
-    ("", "quote_expired"),  # 422
+    ("quote_id", "quote_expired"),  # 422: the clock
+    # The fee schedule: an amount must cover the fee, and convert to at least one minor unit.
+    *(
+        (f"{side}_amount", code)
+        for side in ("source", "target")
+        for code in ("amount_below_fee", "amount_too_small")
+    ),
+    # A beneficiary's state and currency, against the quote's.
+    ("beneficiary_id", "beneficiary_inactive"),
+    ("beneficiary_id", "currency_mismatch"),
     # Bank details: checksums, lengths per country, a BIC of the IBAN's country, what a
     # country's accounts can receive (fintech/beneficiaries/validators.py).
     *(
@@ -174,11 +183,13 @@ def _exercise(
     run()
 
 
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 def test_the_api_answers_every_generated_request_per_its_document(
-    live_server, alice_fuzzing
+    live_server, alice_fuzzing, mode
 ) -> None:
     # schemathesis' own pytest integration (`from_fixture`) does not run on pytest 9 yet, so
-    # each operation is driven here through its hypothesis strategy.
+    # each operation is driven here through its hypothesis strategy. One test per mode keeps
+    # each under a minute.
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema/?format=json")
     failures: list[str] = []
     exercised = 0
@@ -190,10 +201,10 @@ def test_the_api_answers_every_generated_request_per_its_document(
             for name, value in alice_fuzzing.path_parameters.items()
             if f"{{{name}}}" in operation.path
         }
-        runs = [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None)]
-        if known:
-            runs.append((GenerationMode.POSITIVE, known))
-        for mode, path_parameters in runs:
+        runs: list[dict[str, str] | None] = [None]
+        if known and mode is GenerationMode.POSITIVE:
+            runs.append(known)
+        for path_parameters in runs:
             try:
                 _exercise(operation, mode, alice_fuzzing.token, path_parameters)
             except Unsatisfiable:
@@ -201,5 +212,5 @@ def test_the_api_answers_every_generated_request_per_its_document(
             except (Exception, BaseExceptionGroup) as exc:  # collected: report every one
                 failures.append(f"{operation.label} ({mode.value}, {path_parameters}): {exc}")
             exercised += 1
-    assert exercised >= 30  # the document lists every operation
+    assert exercised >= 15  # the document lists every operation
     assert not failures, "\n\n".join(failures)
