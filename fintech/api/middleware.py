@@ -92,12 +92,7 @@ class ApiRequestMiddleware:
         request_id = request_id_for(request)
         request.request_id = request_id  # type: ignore[attr-defined]
         if not request.path.startswith(API_PREFIX):
-            try:
-                request_checked(request, is_api=False)
-            except UnsafeInput as refusal:
-                response = refusal_response(request, refusal, is_api=False)
-            else:
-                response = self.get_response(request)
+            response = self._guarded_response(request, is_api=False)
             response[REQUEST_ID_HEADER] = request_id
             return response
         # The request's Redis commands after its work (its log row, a relay kick) go in one
@@ -109,17 +104,20 @@ class ApiRequestMiddleware:
                 # apply DATA_UPLOAD_MAX_MEMORY_SIZE themselves).
                 response = payload_too_large_response(request)
             else:
-                try:
-                    request_checked(request, is_api=True)
-                except UnsafeInput as refusal:
-                    response = refusal_response(request, refusal, is_api=True)
-                else:
-                    response = self.get_response(request)
+                response = self._guarded_response(request, is_api=True)
             if response.status_code >= 400 and not _is_problem(response):
                 response = _as_problem(request, response)
             response[REQUEST_ID_HEADER] = request_id
             self._log(request, response, started)
         return response
+
+    def _guarded_response(self, request: HttpRequest, *, is_api: bool) -> HttpResponse:
+        """The view's response, unless the input guard refuses the request first."""
+        try:
+            request_checked(request, is_api=is_api)
+        except UnsafeInput as refusal:
+            return refusal_response(request, refusal, is_api=is_api)
+        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):

@@ -47,7 +47,7 @@ def _json_type_errors(fields: Mapping[str, serializers.Field], data: Mapping[str
         value = data[name]
         problem = _json_type_error(field, value)
         child = getattr(field, "child", None)
-        if problem is None and child is not None:
+        if problem is None and child is not None and value is not None:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             problem = next(
                 (

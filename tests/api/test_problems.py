@@ -90,6 +90,28 @@ def test_wrong_types_are_named(alice_api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reason": 5}, "reason"),  # DRF alone would read 5 as "5"
+        ({"reason": ["a"]}, "reason"),
+    ],
+)
+def test_a_number_is_not_a_string(alice_api, alice, body, field) -> None:
+    beneficiary = build_beneficiary(profile=alice, currency="EUR")
+    response = alice_api.post(f"/beneficiaries/{beneficiary.pk}/deactivate", body)
+    assert fields(problem(response, 400, "validation_failed")) == {field: "invalid_type"}
+
+
+def test_null_bank_details_are_named_not_a_500(alice_api) -> None:
+    # Found by the schemathesis coverage phase: a null where an object goes.
+    response = alice_api.post(
+        "/beneficiaries",
+        {"holder_name": "x", "currency": "EUR", "country": "DE", "scheme": "iban", "details": None},
+    )
+    assert fields(problem(response, 400, "validation_failed")) == {"details": "null"}
+
+
+@pytest.mark.parametrize(
     ("amount", "code"),
     [
         ("10.001", "too_many_decimals"),
