@@ -158,6 +158,11 @@ class AmountField(serializers.CharField):
     default_error_messages = {"invalid_amount": 'must be a decimal string such as "1000.50"'}
     checks_own_type = True  # a number is an `invalid_amount`, the code clients know
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Not trimmed: " 10.00 " is refused by parse_amount, not quietly read as 10.00.
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid_amount")

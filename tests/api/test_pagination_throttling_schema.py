@@ -7,13 +7,16 @@ import importlib
 import json
 import re
 
+import jsonschema
 import pytest
 import time_machine
 import yaml
 from oauth2_provider.models import Application
 
+from fintech.api.idempotency import KEY_PATTERN
 from fintech.api.models import ApiRequestLog
 from fintech.api.request_log import KEY as REQUEST_LOG_KEY
+from fintech.api.schema import NO_NUL
 from fintech.api.scopes import TRANSFERS_READ
 from fintech.api.tasks import request_log_drain_task
 from fintech.core.redis_client import redis_client
@@ -50,7 +53,7 @@ class TestPagination:
         assert len(page["results"]) == 20
         assert page["next"]
 
-    @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
+    @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5", "\u0661", " 5"])
     def test_a_bad_limit_is_400_naming_it(self, alice_api, limit) -> None:
         response = alice_api.get("/transfers", {"limit": limit})
         assert response.status_code == 400
@@ -136,6 +139,59 @@ class TestSchema:
     def test_lists_document_cursor_pagination(self, schema) -> None:
         names = {p["name"] for p in schema["paths"]["/api/v1/transfers"]["get"]["parameters"]}
         assert {"cursor", "limit", "state", "currency", "created_from", "created_to"} <= names
+
+    def test_it_declares_what_the_server_enforces(self, schema) -> None:
+        params = {p["name"]: p for p in schema["paths"]["/api/v1/transfers"]["get"]["parameters"]}
+        assert (
+            params["limit"]["schema"] | {"minimum": 1, "maximum": 100} == params["limit"]["schema"]
+        )
+        [key] = schema["paths"]["/api/v1/quotes"]["post"]["parameters"]
+        assert key["schema"]["pattern"] == KEY_PATTERN
+        assert key["schema"]["maxLength"] == 255
+        components = schema["components"]["schemas"]
+        requests = [c for name, c in components.items() if name.endswith("Request")]
+        assert requests
+        assert all(c["additionalProperties"] is False for c in requests)
+        reason = components["BeneficiaryDeactivateInputRequest"]["properties"]["reason"]
+        assert reason["type"] == "string"
+        assert reason["pattern"] == NO_NUL
+
+    @pytest.mark.parametrize(
+        ("quote", "valid"),
+        [
+            ({"source_currency": "GBP", "target_currency": "EUR", "source_amount": "10.50"}, True),
+            ({"source_currency": "GBP", "target_currency": "JPY", "target_amount": "1000"}, True),
+            ({"source_currency": "GBP", "target_currency": "JPY", "target_amount": "10.5"}, False),
+            ({"source_currency": "KWD", "target_currency": "EUR", "source_amount": "1.234"}, True),
+            ({"source_currency": "GBP", "target_currency": "GBP", "source_amount": "10"}, False),
+            (
+                {
+                    "source_currency": "GBP",
+                    "target_currency": "EUR",
+                    "source_amount": "10",
+                    "target_amount": "10",
+                },
+                False,
+            ),
+            ({"source_currency": "GBP", "target_currency": "EUR"}, False),
+            ({"source_currency": "GBP", "target_currency": "EUR", "source_amount": " 10"}, False),
+            ({"source_currency": "GBP", "target_currency": "EUR", "source_amount": "0.00"}, False),
+            (
+                {"source_currency": "GBP", "target_currency": "EUR", "source_amount": "10", "x": 1},
+                False,
+            ),
+        ],
+    )
+    def test_a_quote_body_is_valid_per_the_document_as_per_the_server(
+        self, schema, alice_api, quote, valid
+    ) -> None:
+        request = {
+            "$ref": "#/components/schemas/QuoteCreateInputRequest",
+            "components": schema["components"],
+        }
+        assert jsonschema.Draft4Validator(request).is_valid(quote) == valid
+        response = alice_api.post("/quotes", quote)
+        assert (response.status_code == 201) == valid, response.content
 
     @pytest.mark.parametrize("page", ["/api/v1/docs/", "/api/v1/redoc/"])
     def test_the_docs_pages_and_their_assets_are_served_here(self, client, page) -> None:

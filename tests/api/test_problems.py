@@ -118,6 +118,9 @@ def test_null_bank_details_are_named_not_a_500(alice_api) -> None:
         ("-5.00", "amount_not_positive"),
         ("0", "amount_not_positive"),
         ("1e3", "invalid_amount"),
+        (" 10.00 ", "invalid_amount"),  # DRF's trimming no longer hides the spaces
+        ("\u0661\u0660", "invalid_amount"),  # Arabic-Indic "10"
+        ("+10", "invalid_amount"),
         (10.5, "invalid_amount"),
         ("99999999999", "amount_too_large"),
     ],

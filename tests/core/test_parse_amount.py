@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fintech.core.errors import ValidationFailed
-from fintech.core.money import parse_amount
+from fintech.core.money import amount_pattern, parse_amount
+from ledger.currency import currency_exponent
 
 
 @pytest.mark.parametrize(
@@ -67,3 +71,20 @@ def test_it_refuses_decimals_a_currency_does_not_have() -> None:
     with pytest.raises(ValidationFailed) as refused:
         parse_amount("100.0", currency="JPY", field="source_amount")
     assert refused.value.fields[0].code == "too_many_decimals"
+
+
+@pytest.mark.parametrize("currency", ["JPY", "GBP", "KWD"])
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_the_schema_pattern_is_exactly_what_it_accepts(currency, data) -> None:
+    """amount_pattern (declared in the OpenAPI document) and parse_amount agree both ways."""
+    pattern = amount_pattern(currency_exponent(currency))
+    matching = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert parse_amount(matching, currency=currency, field="amount") > 0
+    other = data.draw(st.text(alphabet="0123456789.-+ e\u0661", max_size=14))
+    accepted = True
+    try:
+        parse_amount(other, currency=currency, field="amount")
+    except ValidationFailed:
+        accepted = False
+    assert accepted == bool(re.fullmatch(pattern, other)), other
