@@ -11,13 +11,16 @@ elsewhere (inbound webhooks, the OAuth endpoints) here, as are form bodies.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 
 from fintech.api.problems import problem_http_response
 from fintech.core.safe_input import (
     InvalidCharacter,
+    TooManyFields,
     UnsafeInput,
     json_loads_checked,
     strings_checked,
@@ -27,13 +30,21 @@ from fintech.core.safe_input import (
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def _fields(load: Callable[[], QueryDict], *, where: str) -> list[tuple[str, str]]:
+    """Every (name, value) of a query string or form as Django parses it; its field count limit
+    (DATA_UPLOAD_MAX_NUMBER_FIELDS) is a 400 naming it, not an HTML error page."""
+    try:
+        form = load()
+    except (TooManyFieldsSent, TooManyFilesSent) as exc:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        raise TooManyFields(where, f"at most {limit} of them per request") from exc
+    return [(name, value) for name, values in form.lists() for value in values]
+
+
 def _check_body(request: HttpRequest) -> None:
     content_type = request.content_type or ""
     if content_type in _FORM_TYPES:
-        strings_checked(
-            ((name, value) for name, values in request.POST.lists() for value in values),
-            where="form field",
-        )
+        strings_checked(_fields(lambda: request.POST, where="form field"), where="form field")
     elif content_type == "application/json" or content_type.endswith("+json"):
         # Malformed JSON (ValueError) is the view's to answer, as it would anyway.
         with contextlib.suppress(ValueError):
@@ -45,10 +56,8 @@ def request_checked(request: HttpRequest, *, is_api: bool) -> None:
     problem = unstorable_character(request.path)
     if problem:
         raise InvalidCharacter("path", f"the URL path {problem}")
-    strings_checked(
-        ((name, value) for name, values in request.GET.lists() for value in values),
-        where="query parameter",
-    )
+    query = _fields(lambda: request.GET, where="query parameter")
+    strings_checked(query, where="query parameter")
     strings_checked(request.headers.items(), where="header")
     if not is_api:
         _check_body(request)

@@ -45,6 +45,11 @@ class InvalidCharacter(UnsafeInput):
     title = "The request contains a NUL character or invalid text"
 
 
+class TooManyFields(UnsafeInput):
+    code = "too_many_fields"
+    title = "The request has too many query parameters or form fields"
+
+
 class NestingTooDeep(UnsafeInput):
     code = "nesting_too_deep"
     title = "The request body is nested too deeply"

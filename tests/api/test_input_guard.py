@@ -98,6 +98,19 @@ class TestNulAnywhere:
         assert b"client_id" in response.content
 
 
+class TestSizes:
+    def test_too_many_query_parameters_are_a_400_problem(self, alice_api, settings) -> None:
+        settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+        query = "&".join(f"p{n}=1" for n in range(11))
+        body = problem(alice_api.get(f"/transfers?{query}"), 400, "too_many_fields")
+        assert fields(body) == {"query parameter": "too_many_fields"}
+
+    def test_too_many_form_fields_outside_the_api_are_a_400(self, settings) -> None:
+        settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+        form = {f"f{n}": "1" for n in range(11)}
+        assert Client().post("/o/token/", form).status_code == 400
+
+
 class TestDepth:
     def test_the_limit_is_a_setting_and_the_field_is_named(self, alice_api, settings) -> None:
         settings.API_MAX_JSON_DEPTH = 4
