@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "oauth2_provider",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as our own static files (no CDN)
     "django_celery_beat",
     "django_fsm",
     "pgtrigger",
@@ -399,6 +400,15 @@ SPECTACULAR_SETTINGS = {
     # One name for the currency enum that quotes, transfers and balances share (otherwise
     # drf_spectacular.W001 in `check --deploy`: SourceCurrencyEnum, TargetCurrencyEnum, ...).
     "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "fintech.core.money.SUPPORTED_CURRENCIES"},
+    # The interactive docs (/api/v1/docs/, /api/v1/redoc/) from drf-spectacular-sidecar's
+    # static files, served by whitenoise like the admin's; "bearer" lets a reader paste a token.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": True},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
 }
 
 # API v1 (fintech/api/).
@@ -409,6 +419,10 @@ API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
 API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=0)
 # Rows the request log may queue in Redis while no worker drains it (then the oldest go).
 API_REQUEST_LOG_QUEUE_MAX = env_int("API_REQUEST_LOG_QUEUE_MAX", 500_000, minimum=1000)
+# Input limits of every request body parser (fintech/core/safe_input.py): bytes of a body
+# (file uploads aside; a larger one is a 413) and nesting levels of a JSON document.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32, minimum=2)
 
 # Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.
 RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvider")

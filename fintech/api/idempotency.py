@@ -57,7 +57,9 @@ from fintech.core.transactions import request_transaction
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the draft's sf-string allows
+# Visible ASCII, as the draft's sf-string allows; the OpenAPI document declares the same.
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
 _KEPT_HEADERS = ("Location",)
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., HttpResponse])
@@ -80,7 +82,7 @@ def idempotency_key(request: Request) -> str:
     key = request.headers.get(HEADER)
     if key is None:
         raise IdempotencyKeyMissing()
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise IdempotencyKeyInvalid("must be 1 to 255 visible ASCII characters")
     return key
 

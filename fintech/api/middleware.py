@@ -1,6 +1,8 @@
-"""Request id on every response; for /api/: body size limit, 500 as problem, request log.
+"""Request id and the input guard on every request; for /api/: body size limit, 500 as problem,
+request log.
 
-First in MIDDLEWARE, so every response (the admin's too) carries `X-Request-Id`. A sane
+First in MIDDLEWARE, so every response (the admin's too) carries `X-Request-Id`, and no later
+middleware or view sees a NUL character or a too deeply nested body (see input_guard.py). A sane
 incoming id (a proxy's or the client's) is kept so one id follows the request through the
 logs; anything else is replaced by a fresh UUID.
 """
@@ -20,10 +22,12 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
+from fintech.api.input_guard import refusal_response, request_checked
 from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
 from fintech.api.request_log import request_log_record
 from fintech.core.errors import ServiceUnavailable, is_transient_db_error
 from fintech.core.redis_client import redis_batch, send_after_response
+from fintech.core.safe_input import UnsafeInput
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +132,7 @@ class ApiRequestMiddleware:
         request_id = request_id_for(request)
         request.request_id = request_id  # type: ignore[attr-defined]
         if not request.path.startswith(API_PREFIX):
-            response = self.get_response(request)
+            response = self._guarded_response(request, is_api=False)
             response[REQUEST_ID_HEADER] = request_id
             return response
         # The request's Redis commands after its work (its log row, a relay kick) go in one
@@ -140,12 +144,20 @@ class ApiRequestMiddleware:
                 # apply DATA_UPLOAD_MAX_MEMORY_SIZE themselves).
                 response = payload_too_large_response(request)
             else:
-                response = self.get_response(request)
+                response = self._guarded_response(request, is_api=True)
             if response.status_code >= 400 and not _is_problem(response):
                 response = _as_problem(request, response)
             response[REQUEST_ID_HEADER] = request_id
             self._log(request, response, started)
         return response
+
+    def _guarded_response(self, request: HttpRequest, *, is_api: bool) -> HttpResponse:
+        """The view's response, unless the input guard refuses the request first."""
+        try:
+            request_checked(request, is_api=is_api)
+        except UnsafeInput as refusal:
+            return refusal_response(request, refusal, is_api=is_api)
+        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if is_transient_db_error(exception):
@@ -175,7 +187,8 @@ class ApiRequestMiddleware:
         request_log_record(
             application_id=caller.application_id if caller else None,
             method=request.method or "",
-            path=request.path,
+            # A refused path may hold a NUL, which the log's table could not store.
+            path=request.path.replace("\x00", "\ufffd"),
             status=response.status_code,
             latency_ms=int((time.perf_counter() - started) * 1000),
             request_id=getattr(request, "request_id", ""),

@@ -6,6 +6,8 @@ Stable under inserts (no page drift, unlike offsets) and constant-cost for deep 
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
@@ -26,11 +28,26 @@ class ApiCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        # isascii too: isdigit() alone takes "\\u0661" (Arabic-Indic one), which int() reads as 1.
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
             raise ValidationFailed(
                 [FieldError("limit", "invalid_limit", f"must be an integer from 1 to {MAX_LIMIT}")]
             )
         return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(
+                    {"minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+                )
+                parameter["description"] = f"page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"
+            else:
+                parameter["description"] = (
+                    "opaque: the `cursor` of a `next` or `previous` link, as given"
+                )
+        return parameters
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:

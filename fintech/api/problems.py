@@ -55,6 +55,7 @@ def problem_http_response(
     title: str,
     detail: str,
     headers: Mapping[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
 ) -> HttpResponse:
     """A problem response outside DRF (middleware, URL fallbacks)."""
     body = problem_body(
@@ -62,8 +63,10 @@ def problem_http_response(
         code=code,
         title=title,
         detail=detail,
+        # The path may be what was refused (a NUL in it): shown escaped, as JSON would.
         instance=request.path,
         request_id=getattr(request, "request_id", ""),
+        errors=errors,
     )
     response = HttpResponse(
         json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE, headers=headers

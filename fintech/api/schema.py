@@ -2,10 +2,18 @@
 
 The oauth2 security scheme and each operation's scopes come from drf-spectacular's
 django-oauth-toolkit extension (our authentication and permission subclass DOT's).
+
+The document promises no more and no less than the server enforces (the fuzzer in
+tests/api/test_schemathesis.py checks both ways): request bodies refuse unknown properties
+(`additionalProperties: false`, as StrictInputSerializer does), every input string excludes
+NUL (refused at the edge, fintech/core/safe_input.py) and, where the field may not be blank,
+needs a non-space character (DRF trims), and a serializer's `openapi_extra` adds what one field
+cannot say (a quote's amount decimals per currency, its two currencies differing).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
@@ -13,8 +21,34 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 
 from fintech.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from fintech.api.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from fintech.api.problems import PROBLEM_CONTENT_TYPE
-from fintech.api.serializers import ProblemSerializer
+from fintech.api.serializers import ProblemSerializer, StrictInputSerializer
+
+# Any text without NUL; and any with at least one non-space character (DRF trims input).
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def any_of_values(values: list[str]) -> dict[str, Any]:
+    """A string among `values`, for the rules of `openapi_extra`. A pattern, not an `enum`:
+    drf-spectacular's enum hook names enums by property and would merge the branches' ones."""
+    return {"type": "string", "pattern": "^(?:" + "|".join(re.escape(v) for v in values) + ")$"}
+
+
+def _constrain_strings(schema: dict[str, Any]) -> None:
+    """Add the NUL-free (or not-blank) pattern to a string schema that has no tighter rule,
+    and to each string inside an object or array schema."""
+    kind = schema.get("type")
+    if kind == "string" and not ({"pattern", "enum", "format"} & set(schema)):
+        schema["pattern"] = NOT_BLANK if schema.get("minLength", 0) >= 1 else NO_NUL
+    for sub in (schema.get("items"), schema.get("additionalProperties")):
+        if isinstance(sub, dict):
+            _constrain_strings(sub)
+    for prop in (schema.get("properties") or {}).values():
+        if isinstance(prop, dict):
+            _constrain_strings(prop)
+
 
 _PROBLEM_TITLES = {
     "400": "Invalid request: malformed JSON, unknown or invalid fields (each named in `errors`)",
@@ -57,23 +91,56 @@ class ApiAutoSchema(AutoSchema):
             self.get_auth()
         )
 
+    def get_auth(self) -> list[dict[str, Any]]:
+        # A token from /o/token/ pasted into the docs' "bearer" box works on every operation
+        # (the oauth2 requirement beside it still lists the operation's scopes).
+        auth: list[dict[str, Any]] = super().get_auth()
+        if self._is_oauth(auth):
+            auth.append({"bearer": []})
+        return auth
+
+    @staticmethod
+    def _is_oauth(auth: list[dict[str, Any]]) -> bool:
+        return any("oauth2" in requirement for requirement in auth)
+
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
         if is_idempotent(self.view, self.method):
             parameters.append(
                 OpenApiParameter(
                     IDEMPOTENCY_HEADER,
-                    type=str,
+                    type={
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
                     location=OpenApiParameter.HEADER,
                     required=True,
                     description=(
-                        "A unique key per operation (e.g. a UUID); a retry with the same key "
-                        "and body replays the first response (`Idempotent-Replayed: true`). "
-                        "Kept at least 24 hours."
+                        "A unique key per operation (e.g. a UUID; 1 to 255 visible ASCII "
+                        "characters); a retry with the same key and body replays the first "
+                        "response (`Idempotent-Replayed: true`). Kept at least 24 hours."
                     ),
                 )
             )
         return parameters
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_parameters()
+        for parameter in parameters:
+            _constrain_strings(parameter.get("schema", {}))
+        return parameters
+
+    def _map_serializer(
+        self, serializer: Any, direction: Any, bypass_extensions: bool = False
+    ) -> Any:
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictInputSerializer):
+            schema["additionalProperties"] = False
+            _constrain_strings(schema)
+            schema.update(getattr(serializer, "openapi_extra", None) or {})
+        return schema
 
     def _problem_statuses(self) -> list[str]:
         statuses = ["400", "401", "403", "429"]

@@ -49,7 +49,8 @@ v1 = [
         name="sandbox-simulate",
     ),
     path("schema/", docs.SchemaApi.as_view(), name="schema"),
-    path("docs/", docs.docs, name="docs"),
+    path("docs/", docs.DocsApi.as_view(), name="docs"),
+    path("redoc/", docs.RedocApi.as_view(), name="redoc"),
     path("problems/", docs.problem_type_index, name="problems"),
     path("problems/<str:code>", docs.problem_type, name="problem"),
 ]

@@ -23,7 +23,10 @@ SUPPORTED_CURRENCIES: tuple[str, ...] = (
 # Above this many major units a single amount is absurd for this product.
 MAX_MAJOR_UNITS = Decimal("1000000000")
 
-_DECIMAL_STRING = re.compile(r"^-?\d+(\.\d+)?$")
+# ASCII digits, an optional single point with digits after it: nothing else. Not `\d` (it
+# matches Arabic-Indic and other digits, which Decimal accepts) and no whitespace, sign or
+# exponent. The count of decimals is checked per currency below.
+_DECIMAL_STRING = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def is_supported_currency(code: str) -> bool:
@@ -48,8 +51,9 @@ def validate_currency(code: object, *, field: str) -> str:
 def parse_amount(value: object, *, currency: str, field: str) -> int:
     """A decimal string in major units ("1000.50") to positive integer minor units.
 
-    Refuses floats, too many decimals for the currency, zero, negatives and absurd sizes,
-    naming the field.
+    Refuses floats, anything but ASCII digits and one point (whitespace, signs, exponents,
+    other scripts' digits), too many decimals for the currency, zero and absurd sizes, naming
+    the field. Integers and Decimals from our own code are read as their plain digits.
     """
 
     def fail(code: str, message: str) -> ValidationFailed:
@@ -57,8 +61,12 @@ def parse_amount(value: object, *, currency: str, field: str) -> int:
 
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise fail("invalid_amount", 'amount must be a decimal string such as "1000.50"')
-    text = str(value).strip()
-    if not _DECIMAL_STRING.match(text):
+    text = (
+        value if isinstance(value, str) else str(value) if isinstance(value, int) else f"{value:f}"
+    )
+    if text.startswith("-") and _DECIMAL_STRING.fullmatch(text[1:]):
+        raise fail("amount_not_positive", "amount must be greater than zero")
+    if not _DECIMAL_STRING.fullmatch(text):
         raise fail("invalid_amount", f'{text!r} is not a decimal amount such as "1000.50"')
     try:
         amount = Decimal(text)
@@ -74,6 +82,25 @@ def parse_amount(value: object, *, currency: str, field: str) -> int:
     if amount > MAX_MAJOR_UNITS:
         raise fail("amount_too_large", f"amount must be at most {MAX_MAJOR_UNITS} {currency}")
     return int(amount.scaleb(exponent))
+
+
+def amount_pattern(decimals: int) -> str:
+    """The regular expression (ECMA-262 and Python alike) of exactly the strings parse_amount
+    accepts for a currency with `decimals` places: positive, at most MAX_MAJOR_UNITS, ASCII
+    digits and one point. The OpenAPI document declares it, so the two cannot drift."""
+    whole_digits = len(str(int(MAX_MAJOR_UNITS))) - 1  # 9: below 10**9 is any 1 to 9 digits
+    below_max = f"0*[1-9][0-9]{{0,{whole_digits - 1}}}"
+    if decimals == 0:
+        return f"^(?:{below_max}|0*{int(MAX_MAJOR_UNITS)})$"
+    fraction = f"(?:\\.[0-9]{{1,{decimals}}})?"
+    # Below one: zeros, a point, then decimals with at least one non-zero digit.
+    nonzero_fraction = "|".join(
+        f"0{{{zeros}}}[1-9][0-9]{{0,{decimals - 1 - zeros}}}" for zeros in range(decimals)
+    )
+    return (
+        f"^(?:{below_max}{fraction}|0*{int(MAX_MAJOR_UNITS)}(?:\\.0{{1,{decimals}}})?"
+        f"|0+\\.(?:{nonzero_fraction}))$"
+    )
 
 
 def format_minor(amount_minor: int, currency: str) -> str:

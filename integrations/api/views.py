@@ -3,6 +3,7 @@ OAuth scopes per method, problem+json errors, Idempotency-Key on creation, curso
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -57,12 +58,27 @@ class DeliveryOutputSerializer(ResponseSerializer):
     succeeded_at = serializers.DateTimeField(allow_null=True)
 
 
+# The characters RFC 3986 allows in a path, query and fragment (so the URL is a `uri`).
+WEBHOOK_URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?$"
+)
+WEBHOOK_URL_VALIDATOR = RegexValidator(
+    WEBHOOK_URL_PATTERN, "must be an http(s) URL with a host", code="unsafe_url"
+)
+
+
 class WebhookEndpointListCreateApi(ApiView):
     required_scopes = {"GET": (scopes.WEBHOOKS_MANAGE,), "POST": (scopes.WEBHOOKS_MANAGE,)}
     pagination_class = ApiCursorPagination
 
     class InputSerializer(StrictInputSerializer):
-        url = serializers.CharField(max_length=2000, help_text="http(s) URL, public address")
+        url = serializers.CharField(
+            max_length=2000,
+            help_text="http(s) URL, public address",
+            # http(s), a host, no credentials, no spaces; the address itself is checked when
+            # the endpoint is made (public, not ours).
+            validators=[WEBHOOK_URL_VALIDATOR],
+        )
         event_types = serializers.ListField(
             child=serializers.ChoiceField(choices=sorted(CATALOGUE)),
             required=False,

@@ -52,6 +52,13 @@ def test_rates_give_mid_and_customer_rate(alice_api) -> None:
     assert float(rate["customer_rate"]) < float(rate["mid_rate"])
 
 
+def test_the_rate_of_a_currency_to_itself_is_one(alice_api) -> None:
+    # The document cannot say that two query parameters differ: the server answers it.
+    rate = body(alice_api.get("/rates", {"source": "GBP", "target": "GBP"}))
+    assert rate["mid_rate"] == rate["customer_rate"]
+    assert float(rate["mid_rate"]) == 1
+
+
 def test_rates_name_the_bad_currency(alice_api) -> None:
     response = alice_api.get("/rates", {"source": "GBP", "target": "XXX"})
     assert response.status_code == 400

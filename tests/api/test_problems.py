@@ -90,12 +90,37 @@ def test_wrong_types_are_named(alice_api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reason": 5}, "reason"),  # DRF alone would read 5 as "5"
+        ({"reason": ["a"]}, "reason"),
+    ],
+)
+def test_a_number_is_not_a_string(alice_api, alice, body, field) -> None:
+    beneficiary = build_beneficiary(profile=alice, currency="EUR")
+    response = alice_api.post(f"/beneficiaries/{beneficiary.pk}/deactivate", body)
+    assert fields(problem(response, 400, "validation_failed")) == {field: "invalid_type"}
+
+
+def test_null_bank_details_are_named_not_a_500(alice_api) -> None:
+    # Found by the schemathesis coverage phase: a null where an object goes.
+    response = alice_api.post(
+        "/beneficiaries",
+        {"holder_name": "x", "currency": "EUR", "country": "DE", "scheme": "iban", "details": None},
+    )
+    assert fields(problem(response, 400, "validation_failed")) == {"details": "null"}
+
+
+@pytest.mark.parametrize(
     ("amount", "code"),
     [
         ("10.001", "too_many_decimals"),
         ("-5.00", "amount_not_positive"),
         ("0", "amount_not_positive"),
         ("1e3", "invalid_amount"),
+        (" 10.00 ", "invalid_amount"),  # DRF's trimming no longer hides the spaces
+        ("\u0661\u0660", "invalid_amount"),  # Arabic-Indic "10"
+        ("+10", "invalid_amount"),
         (10.5, "invalid_amount"),
         ("99999999999", "amount_too_large"),
     ],
@@ -245,11 +270,11 @@ def test_every_response_has_a_request_id_even_outside_the_api() -> None:
 
 
 def test_errors_made_outside_the_api_handlers_are_problems_too(client) -> None:
-    # Function views without DRF: a POST to the docs page is a 405, still a problem.
-    response = client.post("/api/v1/docs/")
+    # Function views without DRF: a POST to the problem index is a 405, still a problem.
+    response = client.post("/api/v1/problems/")
     body = problem(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET"
-    assert body["instance"] == "/api/v1/docs/"
+    assert body["instance"] == "/api/v1/problems/"
 
 
 def test_a_post_to_an_unknown_path_is_a_404_problem_not_a_csrf_page(alice_api) -> None:

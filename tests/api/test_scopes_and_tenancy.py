@@ -89,7 +89,7 @@ def api_routes() -> set[tuple[str, str]]:
     """(method, route) of every handler of fintech.api under /api/v1/ (docs, schema, problems
     are public). Handlers other apps mount under /api/v1/ (integrations' webhooks) have their
     own matrix; they too must declare their scopes, which is checked here for every one."""
-    public = {"schema/", "docs/", "problems/", "problems/<str:code>"}
+    public = {"schema/", "docs/", "redoc/", "problems/", "problems/<str:code>"}
     found: set[tuple[str, str]] = set()
 
     def walk(patterns, prefix: str, namespace: str) -> None:

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from fintech.api.authentication import ApiCaller, ApiTokenAuthentication
 from fintech.api.pagination import ApiCursorPagination
+from fintech.api.parsers import CheckedJSONParser
 from fintech.api.permissions import HasRequiredScopes
 from fintech.api.serializers import ResponseSerializer
 from fintech.api.throttling import ApplicationRateThrottle
@@ -37,7 +37,8 @@ class ApiView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [HasRequiredScopes]
     throttle_classes = [ApplicationRateThrottle]
-    parser_classes = [JSONParser]
+    # JSON with a depth limit, refusing NUL characters (fintech/core/safe_input.py).
+    parser_classes = [CheckedJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnlyNegotiation
     # No OPTIONS (no metadata, no CORS preflight): it is a 405 and not advertised in Allow.

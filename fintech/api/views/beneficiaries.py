@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pycountry
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,12 +13,16 @@ from rest_framework.response import Response
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
+from fintech.api.schema import NOT_BLANK, any_of_values
 from fintech.api.serializers import CurrencyField, ResponseSerializer, StrictInputSerializer
 from fintech.api.views.base import ApiView
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.selectors import beneficiaries_for_profile, beneficiary_get_for_profile
 from fintech.beneficiaries.services import beneficiary_create, beneficiary_deactivate
+from fintech.beneficiaries.validators import SCHEME_KEYS
 from fintech.core.errors import FieldError, ValidationFailed
+
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
 
 
 class BeneficiaryOutputSerializer(ResponseSerializer):
@@ -30,6 +37,29 @@ class BeneficiaryOutputSerializer(ResponseSerializer):
     deactivated_at = serializers.DateTimeField(allow_null=True)
 
 
+def _details_rules() -> dict[str, Any]:
+    """Each scheme's bank detail keys, in the schema: exactly those, each a non-blank string.
+    Their checksums and formats stay the validators' (fintech/beneficiaries/validators.py)."""
+    return {
+        "oneOf": [
+            {
+                "properties": {
+                    "scheme": any_of_values([scheme]),
+                    "details": {
+                        "type": "object",
+                        "required": list(keys),
+                        "properties": {
+                            key: {"type": "string", "pattern": NOT_BLANK} for key in keys
+                        },
+                        "additionalProperties": False,
+                    },
+                }
+            }
+            for scheme, keys in SCHEME_KEYS.items()
+        ]
+    }
+
+
 class BeneficiaryListCreateApi(ApiView):
     required_scopes = {
         "GET": (scopes.BENEFICIARIES_READ,),
@@ -38,9 +68,13 @@ class BeneficiaryListCreateApi(ApiView):
     pagination_class = ApiCursorPagination
 
     class InputSerializer(StrictInputSerializer):
+        openapi_extra = _details_rules()
+
         holder_name = serializers.CharField(max_length=140)
         currency = CurrencyField()
-        country = serializers.CharField(help_text="ISO 3166-1 alpha-2 of the bank")
+        country = serializers.ChoiceField(
+            choices=COUNTRY_CODES, help_text="ISO 3166-1 alpha-2 of the bank, upper case"
+        )
         scheme = serializers.ChoiceField(choices=Beneficiary.Scheme.choices)
         details = serializers.DictField(
             child=serializers.CharField(),

@@ -1,4 +1,5 @@
-"""Public pages of API v1: the OpenAPI document, its interactive docs, the problem types, and
+"""Public pages of API v1: the OpenAPI document, its interactive docs (Swagger UI and Redoc from
+drf-spectacular-sidecar, served by the project itself: no CDN), the problem types, and
 problem+json 404s for every other path under /api/ (e.g. an unknown version prefix)."""
 
 from __future__ import annotations
@@ -6,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from fintech.api.exceptions import DRF_CODES
 from fintech.api.problems import problem_http_response
@@ -25,10 +29,25 @@ class SchemaApi(SpectacularAPIView):
     throttle_classes: list[Any] = []
 
 
-@require_GET
-def docs(request: HttpRequest) -> HttpResponse:
-    """Interactive docs rendered in the browser from the schema; no third-party assets."""
-    return render(request, "api/docs.html", {"schema_url": "/api/v1/schema/?format=json"})
+class DocsApi(SpectacularSwaggerSplitView):
+    """GET /api/v1/docs/: Swagger UI (try it out with a bearer token, each operation's
+    scopes). Split: its start-up script is a same-origin file (`?script`), not inline."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    url_name = "api:schema"
+
+
+class RedocApi(SpectacularRedocView):
+    """GET /api/v1/redoc/: the same document as one reference page (our template only drops
+    the stock page's Google Fonts links)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    url_name = "api:schema"
+    template_name = "api/redoc.html"
 
 
 def _subclasses(cls: type) -> list[type]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -9,21 +11,23 @@ from rest_framework.response import Response
 
 from fintech.api import scopes
 from fintech.api.idempotency import idempotent
+from fintech.api.schema import any_of_values
 from fintech.api.serializers import (
     AmountField,
     CurrencyField,
     ResponseSerializer,
     StrictInputSerializer,
+    amount_schema,
     money,
 )
 from fintech.api.views.base import ApiView
-from fintech.core.errors import FieldError, ValidationFailed
-from fintech.core.money import validate_currency
+from fintech.core.money import SUPPORTED_CURRENCIES, validate_currency
 from fintech.quotes.models import Quote
 from fintech.quotes.pricing import customer_rate
 from fintech.quotes.rates import get_rate_provider
 from fintech.quotes.selectors import quote_get
 from fintech.quotes.services import quote_create
+from ledger.currency import currency_exponent
 
 
 class RatesApi(ApiView):
@@ -56,18 +60,17 @@ class RatesApi(ApiView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         source, target = filters.validated_data["source"], filters.validated_data["target"]
-        if source == target:
-            raise ValidationFailed(
-                [FieldError("target", "same_currency", "must differ from source")]
-            )
         rate = get_rate_provider().mid_rate(source, target)
+        # The same currency both sides is a valid question (the document cannot relate two
+        # query parameters): its rate is 1, with no conversion and so no margin.
+        customer = rate.rate if source == target else customer_rate(rate.rate)
         return Response(
             self.OutputSerializer.represent(
                 {
                     "source": source,
                     "target": target,
                     "mid_rate": str(rate.rate),
-                    "customer_rate": str(customer_rate(rate.rate)),
+                    "customer_rate": str(customer),
                     "rate_source": rate.source,
                     "rate_time": rate.at,
                 }
@@ -102,10 +105,46 @@ class QuoteOutputSerializer(ResponseSerializer):
         return money(quote.fee_minor, quote.source_currency)
 
 
+def _by_decimals() -> dict[int, list[str]]:
+    groups: dict[int, list[str]] = {}
+    for code in SUPPORTED_CURRENCIES:
+        groups.setdefault(currency_exponent(code), []).append(code)
+    return groups
+
+
+def _quote_input_rules() -> dict[str, Any]:
+    """What quote_create checks across fields, in the schema: exactly one of the amounts, in
+    its side's currency's decimals, and two different currencies."""
+    one_amount = [
+        {
+            "required": [f"{side}_amount"],
+            "not": {"required": [f"{other}_amount"]},
+            "properties": {
+                f"{side}_currency": any_of_values(codes),
+                f"{side}_amount": amount_schema(decimals),
+            },
+        }
+        for side, other in (("source", "target"), ("target", "source"))
+        for decimals, codes in sorted(_by_decimals().items())
+    ]
+    same_currency = [
+        {
+            "properties": {
+                "source_currency": any_of_values([code]),
+                "target_currency": any_of_values([code]),
+            }
+        }
+        for code in SUPPORTED_CURRENCIES
+    ]
+    return {"oneOf": one_amount, "not": {"anyOf": same_currency}}
+
+
 class QuoteCreateApi(ApiView):
     required_scopes = {"POST": (scopes.QUOTES_WRITE,)}
 
     class InputSerializer(StrictInputSerializer):
+        openapi_extra = _quote_input_rules()
+
         source_currency = CurrencyField()
         target_currency = CurrencyField()
         source_amount = AmountField(
