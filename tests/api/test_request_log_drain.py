@@ -38,7 +38,7 @@ def queued(request_id: str, **overrides: object) -> bytes:
 
 def test_a_request_with_a_nul_byte_in_its_path_is_logged(alice_api) -> None:
     response = alice_api.client.get("/api/v1/profile%00x")
-    assert response.status_code == 404
+    assert response.status_code == 400  # refused at the edge (invalid_character), and logged
     assert request_log_drain() == 1
     row = ApiRequestLog.objects.get()
     assert row.path == "/api/v1/profile\\x00x"

@@ -48,7 +48,13 @@ def state(profile_id: int) -> dict[str, Any]:
     from integrations.models import PayoutInstruction, WebhookDelivery
     from ledger.models import JournalEntry
 
-    events = OutboxEvent.objects.filter(profile_id=profile_id)
+    from integrations.models import WebhookEndpoint
+
+    # Events from before the customer subscribed (its own set-up) have nobody to go to.
+    subscribed_at = WebhookEndpoint.objects.filter(profile_id=profile_id).earliest("created_at")
+    events = OutboxEvent.objects.filter(
+        profile_id=profile_id, occurred_at__gte=subscribed_at.created_at
+    )
     delivered_events = WebhookDelivery.objects.values("event_id")
     submitted = Transfer.objects.filter(profile_id=profile_id).exclude(
         state__in=[Transfer.State.CREATED, Transfer.State.FUNDED, Transfer.State.CANCELLED]

@@ -28,12 +28,19 @@ def test_a_message_that_breaks_its_handler_is_parked_and_the_others_apply(
     client, processing
 ) -> None:
     accepted = partner_event(processing.reference, "payout.accepted")
-    # Signed by the partner and valid JSON, but its reference holds a NUL, which PostgreSQL
-    # refuses in the handler's query: an error nobody planned for.
-    poison = partner_event(processing.reference + "\x00", "payout.failed", event_id="evt_poison")
+    poison = partner_event(processing.reference + "-POISON", "payout.failed", event_id="evt_poison")
     sent = partner_event(processing.reference, "payout.sent")
+    # The edge refuses a NUL in a body today (fintech/core/safe_input.py) ...
+    nul = partner_event(processing.reference + "\x00", "payout.failed", event_id="evt_nul")
+    assert post(client, nul).status_code == 400
     for event in (accepted, poison, sent):
         assert post(client, event).status_code == 202
+    # ... but a row stored before that guard existed may hold one (escaped in its JSON): its
+    # reference reaches the handler's query, which PostgreSQL refuses: an error nobody planned.
+    stored = InboundWebhook.objects.get(provider_event_id="evt_poison")
+    InboundWebhook.objects.filter(pk=stored.pk).update(
+        body=stored.body.replace("-POISON", "\\u0000")
+    )
 
     outcomes = process_all()
 
