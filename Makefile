@@ -51,8 +51,11 @@ typecheck:
 contracts:
 	$(VENV)/bin/lint-imports --no-cache
 
+# Two processes on a two-core machine; a file's tests stay together (the fault tests share
+# one private stack template per process). PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= 2
 pytest:
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff format .
