@@ -45,10 +45,8 @@ def state(profile_id: int) -> dict[str, Any]:
 
     from fintech.core.models import OutboxEvent
     from fintech.transfers.models import Transfer
-    from integrations.models import PayoutInstruction, WebhookDelivery
+    from integrations.models import PayoutInstruction, WebhookDelivery, WebhookEndpoint
     from ledger.models import JournalEntry
-
-    from integrations.models import WebhookEndpoint
 
     # Events from before the customer subscribed (its own set-up) have nobody to go to.
     subscribed_at = WebhookEndpoint.objects.filter(profile_id=profile_id).earliest("created_at")
