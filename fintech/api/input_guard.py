@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 
-from fintech.api.problems import problem_http_response
+from fintech.api.problems import edge_error_response
 from fintech.core.safe_input import (
     InvalidCharacter,
     TooManyFields,
@@ -64,10 +64,9 @@ def request_checked(request: HttpRequest, *, is_api: bool) -> None:
 
 
 def refusal_response(request: HttpRequest, refusal: UnsafeInput, *, is_api: bool) -> HttpResponse:
-    if not is_api:
-        return HttpResponseBadRequest(refusal.message, content_type="text/plain; charset=utf-8")
-    return problem_http_response(
+    return edge_error_response(
         request,
+        as_problem=is_api,
         status=refusal.status,
         code=refusal.code,
         title=refusal.title,

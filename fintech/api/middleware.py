@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
 from fintech.api.input_guard import refusal_response, request_checked
-from fintech.api.problems import PROBLEM_CONTENT_TYPE, problem_http_response
+from fintech.api.problems import PROBLEM_CONTENT_TYPE, edge_error_response, problem_http_response
 from fintech.api.request_log import request_log_record
 from fintech.core.errors import ServiceUnavailable, is_transient_db_error
 from fintech.core.redis_client import redis_batch, send_after_response
@@ -71,19 +71,13 @@ def service_unavailable_response(request: HttpRequest, exception: Exception) -> 
         exception,
     )
     error = ServiceUnavailable()
-    if request.path.startswith(API_PREFIX):
-        return problem_http_response(
-            request,
-            status=error.status,
-            code=error.code,
-            title=error.title,
-            detail=error.message,
-            headers=error.headers,
-        )
-    return HttpResponse(
-        f"{error.title}; retry later.\n",
+    return edge_error_response(
+        request,
+        as_problem=request.path.startswith(API_PREFIX),
         status=error.status,
-        content_type="text/plain",
+        code=error.code,
+        title=error.title,
+        detail=error.message,
         headers=error.headers,
     )
 

@@ -72,3 +72,34 @@ def problem_http_response(
         json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE, headers=headers
     )
     return response
+
+
+def edge_error_response(
+    request: HttpRequest,
+    *,
+    as_problem: bool,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> HttpResponse:
+    """An error answered before any view (input guard, database down): problem+json for API
+    callers, plain text for everyone else (the admin, partners' webhooks, the OAuth pages)."""
+    if as_problem:
+        return problem_http_response(
+            request,
+            status=status,
+            code=code,
+            title=title,
+            detail=detail,
+            headers=headers,
+            errors=errors,
+        )
+    return HttpResponse(
+        f"{title}: {detail}\n",
+        status=status,
+        content_type="text/plain; charset=utf-8",
+        headers=headers,
+    )
