@@ -51,6 +51,9 @@ class WebhookDelivery(models.Model):
     """One event for one endpoint. `webhook_id` (the Standard Webhooks `webhook-id`) is stable
     across every retry so the receiver can deduplicate; the payload is a snapshot."""
 
+    # A delivery parked as a dead letter is filed under this source, its id the reference.
+    DEAD_LETTER_SOURCE = "integrations.webhook_delivery"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Succeeded"
@@ -120,6 +123,9 @@ class WebhookAttempt(models.Model):
 
 class InboundWebhook(models.Model):
     """Every message a provider sent us, verified or not, stored raw before anything is done."""
+
+    # A message parked as a dead letter is filed under this source.
+    DEAD_LETTER_SOURCE = "integrations.inbound"
 
     class Verdict(models.TextChoices):
         VALID = "valid", "Valid"

@@ -18,9 +18,7 @@ from django.db.models import Q
 
 from fintech.core.models import DeadLetter
 from fintech.core.retention import delete_in_batches, retention_cutoff
-from integrations.inbound.services import DEAD_LETTER_SOURCE as INBOUND_SOURCE
 from integrations.models import InboundWebhook, WebhookDelivery
-from integrations.webhooks.services import DEAD_LETTER_SOURCE as DELIVERY_SOURCE
 
 FINISHED_DELIVERIES = [
     WebhookDelivery.Status.SUCCEEDED,
@@ -47,7 +45,11 @@ def webhook_deliveries_purge(*, now: dt.datetime | None = None) -> int:
     cutoff = retention_cutoff(days=settings.RETENTION_WEBHOOK_DELIVERIES_DAYS, now=now)
     if cutoff is None:
         return 0
-    parked = [int(r) for r in _open_dead_letter_references(DELIVERY_SOURCE) if r.isdigit()]
+    parked = [
+        int(r)
+        for r in _open_dead_letter_references(WebhookDelivery.DEAD_LETTER_SOURCE)
+        if r.isdigit()
+    ]
     return delete_in_batches(
         WebhookDelivery.objects.filter(
             Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff),
@@ -62,7 +64,7 @@ def inbound_webhooks_purge(*, now: dt.datetime | None = None) -> int:
     if cutoff is None:
         return 0
     parked: list[uuid.UUID] = []
-    for reference in _open_dead_letter_references(INBOUND_SOURCE):
+    for reference in _open_dead_letter_references(InboundWebhook.DEAD_LETTER_SOURCE):
         try:
             parked.append(uuid.UUID(reference.rpartition(":")[2]))
         except ValueError:

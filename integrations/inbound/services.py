@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # The claim: processing calls our own services (no partner I/O), so a minute is ample; a
 # killed worker's message is taken over by the scanner after it.
 LEASE_SECONDS = 60
-DEAD_LETTER_SOURCE = "integrations.inbound"
+DEAD_LETTER_SOURCE = InboundWebhook.DEAD_LETTER_SOURCE
 KEPT_HEADERS = (
     "content-type",
     "user-agent",

@@ -40,7 +40,7 @@ from integrations.webhooks.ssrf import UnsafeUrl, check_url
 logger = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 1000
-DEAD_LETTER_SOURCE = "integrations.webhook_delivery"
+DEAD_LETTER_SOURCE = WebhookDelivery.DEAD_LETTER_SOURCE
 NO_OUTCOME = "no outcome recorded: the worker stopped during the attempt"
 MAX_ENDPOINTS_PER_PROFILE = 20
 
