@@ -258,6 +258,10 @@ def run(command: list[str]) -> int:
             )
             owner = True
         child = subprocess.Popen(command, env=env)
+        # SIGTERM (a supervisor, `timeout`, `kill`) stops us as Ctrl-C does: the child is told,
+        # then the embedded servers are stopped below. Python's default would exit at once and
+        # leave both servers running on their data folder.
+        signal.signal(signal.SIGTERM, lambda *_: _terminate(child))
         try:
             return child.wait()
         except KeyboardInterrupt:
@@ -275,6 +279,12 @@ def run(command: list[str]) -> int:
             redis.stop()
         if postgres:
             postgres.stop()
+
+
+def _terminate(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str]) -> int:

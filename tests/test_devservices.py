@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -73,3 +75,32 @@ def test_the_embedded_redis_keeps_its_data_across_a_restart(
         assert client.lrange("celery", 0, -1) == ([b"a queued message"] if kept else [])
     finally:
         second.stop()
+
+
+def test_sigterm_stops_the_command_and_the_embedded_servers(tmp_path) -> None:
+    """A supervisor's SIGTERM (or `timeout`) leaves no PostgreSQL or Redis behind."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(FINTECH_DATA_DIR=str(tmp_path), FINTECH_REDIS_PERSIST="0")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "fintech.devservices", "run", "--", "sleep", "120"],
+        env=env,
+        cwd=devservices.ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        started = []
+        for line in run.stdout or []:  # the two servers announce their ports, then sleep runs
+            started.append(line)
+            if "embedded Redis" in line:
+                break
+        ports = [int(line.rsplit(":", 1)[1]) for line in started if "127.0.0.1:" in line]
+        assert len(ports) == 2, started
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+    for port in ports:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
