@@ -233,6 +233,18 @@ def run(command: list[str]) -> int:
     env = dict(os.environ)
     postgres = redis = None
     owner = False
+    child: subprocess.Popen[bytes] | None = None
+
+    def on_sigterm(*_: object) -> None:
+        # SIGTERM (a supervisor, `timeout`, `kill`) stops us as Ctrl-C does: the child is told,
+        # then the embedded servers are stopped below. Python's default would exit at once and
+        # leave both servers running on their data folder. Installed before the servers start,
+        # so a SIGTERM while they start stops them too.
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         running = None if env.get("DATABASE_URL") else _running_services()
         if running is not None:
@@ -258,10 +270,6 @@ def run(command: list[str]) -> int:
             )
             owner = True
         child = subprocess.Popen(command, env=env)
-        # SIGTERM (a supervisor, `timeout`, `kill`) stops us as Ctrl-C does: the child is told,
-        # then the embedded servers are stopped below. Python's default would exit at once and
-        # leave both servers running on their data folder.
-        signal.signal(signal.SIGTERM, lambda *_: _terminate(child))
         try:
             return child.wait()
         except KeyboardInterrupt:
@@ -281,12 +289,6 @@ def run(command: list[str]) -> int:
             postgres.stop()
 
 
-def _terminate(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is None:
-        child.send_signal(signal.SIGTERM)
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "run" or "--" not in argv:
         print("usage: python -m fintech.devservices run -- COMMAND [ARGS...]", file=sys.stderr)
@@ -295,7 +297,10 @@ def main(argv: list[str]) -> int:
     if not command or (shutil.which(command[0]) is None and not Path(command[0]).exists()):
         print(f"devservices: command not found: {command[:1]}", file=sys.stderr)
         return 2
-    return run(command)
+    try:
+        return run(command)
+    except KeyboardInterrupt:  # stopped before the command started: the servers are stopped
+        return 0
 
 
 if __name__ == "__main__":
