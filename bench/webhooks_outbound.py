@@ -94,8 +94,8 @@ def main() -> int:
             from fintech.core.services import Actor
             from integrations.claims import enqueue
             from integrations.models import WebhookDelivery
-            from integrations.tasks import webhook_deliver
             from integrations.webhooks.services import endpoint_create
+            from integrations.webhooks.tasks import webhook_deliver
             from tests.builders import build_profile
 
             profile = build_profile(legal_name="Bench Ltd")

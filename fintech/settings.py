@@ -293,6 +293,16 @@ INBOUND_WEBHOOK_MAX_ATTEMPTS = env_int("INBOUND_WEBHOOK_MAX_ATTEMPTS", 10, minim
 _default_connector = "none" if PRODUCTION else "sandbox"
 PAYOUT_CONNECTOR = env_choice("PAYOUT_CONNECTOR", _default_connector, ("sandbox", "none"))
 KYC_CONNECTOR = env_choice("KYC_CONNECTOR", _default_connector, ("sandbox", "none"))
+# The integrations packages whose `register()` fills the event-handler and scan registries
+# (integrations/registry.py), in this order: the core fan-out, then each connector, then the
+# sandbox simulators. A new connector is one more entry here.
+INTEGRATIONS_PACKAGES = [
+    "integrations.webhooks",
+    "integrations.inbound",
+    "integrations.connectors.payout.sandbox",
+    "integrations.connectors.kyc.sandbox",
+    "integrations.simulators",
+]
 
 
 def _derived_secret(purpose: str) -> str:

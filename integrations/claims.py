@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from celery import Task
+from celery import current_app
+from celery.canvas import Signature
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -107,32 +108,43 @@ def take_due(
     return ids
 
 
-def publish_taken(task: Task, model: type[models.Model], ids: list[Any]) -> int:
-    """Publish rows stamped by `take_due`. Those the broker refused are un-stamped, so the next
-    scanner tick (seconds) tries them again instead of waiting out the republish window."""
+def task_named(name: str) -> Signature:
+    """A task by its stable name (`integrations.payout_submit`). Modules a tasks module imports
+    publish through this, never by importing the task: the dependency then points one way
+    (tasks -> services). Published as the task itself would be (its options, the app's
+    routes); where the task is not registered in this process, by name (send_task)."""
+    return current_app.signature(name)
+
+
+def publish_taken(task: str, model: type[models.Model], ids: list[Any]) -> int:
+    """Publish task `task` (its stable name) for rows stamped by `take_due`. Those the broker
+    refused are un-stamped, so the next scanner tick (seconds) tries them again instead of
+    waiting out the republish window."""
     published = enqueue(task, *ids)
     if published < len(ids):
         model._default_manager.filter(pk__in=ids[published:]).update(enqueued_at=None)
     return published
 
 
-def enqueue(task: Task, *ids: Any) -> int:
-    """Publish one task per id; a broker failure is logged, not raised: the row stays due and
-    the beat scanner publishes it later. Returns how many were published."""
+def enqueue(task: str, *ids: Any) -> int:
+    """Publish one task `task` (its stable name) per id; a broker failure is logged, not
+    raised: the row stays due and the beat scanner publishes it later. Returns how many were
+    published."""
     published = 0
     for pk in ids:
         try:
-            task.apply_async(args=(str(pk),), retry=False)
+            task_named(task).apply_async(args=(str(pk),), retry=False)
         except Exception:  # the broker is down: the scanner retries from the database
-            logger.warning("could not publish %s(%s); the scanner will retry", task.name, pk)
+            logger.warning("could not publish %s(%s); the scanner will retry", task, pk)
             return published
         published += 1
     return published
 
 
-def enqueue_on_commit(task: Task, model: type[models.Model], *ids: Any) -> None:
-    """Publish after the current transaction commits (never before: the worker must find the
-    rows it is given). The rows were stamped `enqueued_at`; those the broker refuses are
-    un-stamped (publish_taken), so the scanner's next tick publishes them, not a lease later."""
+def enqueue_on_commit(task: str, model: type[models.Model], *ids: Any) -> None:
+    """Publish task `task` (its stable name) after the current transaction commits (never
+    before: the worker must find the rows it is given). The rows were stamped `enqueued_at`;
+    those the broker refuses are un-stamped (publish_taken), so the scanner's next tick
+    publishes them, not a lease later."""
     if ids:
         transaction.on_commit(lambda: publish_taken(task, model, list(ids)), robust=True)

@@ -8,8 +8,9 @@ An event is done only when the database says so. Redis carries wake-ups, never t
    ones (`dispatch_until`, one more `dispatch_attempts`). If Redis is down the publish fails
    and the rest of the batch stays due for the next run.
 2. `event_dispatch(event_id)` (in a worker) locks the event, creates its webhook deliveries,
-   runs the connector handlers subscribed to its type and marks it `dispatched`, all in one
-   transaction: the event is done exactly when its fan-out rows are committed.
+   runs the connector handlers subscribed to its type (integrations/registry.py) and marks it
+   `dispatched`, all in one transaction: the event is done exactly when its fan-out rows are
+   committed.
 3. Anything lost between the two (a message flushed with Redis, a worker killed, a dispatch
    that raised) needs no clean-up step: the lease lapses and the next relay run hands the
    event out again. An event handed out `OUTBOX_DISPATCH_MAX_ATTEMPTS` times without fanning
@@ -19,7 +20,6 @@ An event is done only when the database says so. Redis carries wake-ups, never t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,11 +35,12 @@ from fintech.core.services import (
     outbox_note_failure,
     outbox_park_dead,
 )
+from integrations.claims import task_named
+from integrations.registry import handlers_for
 from integrations.signals import relay_kick_clear
+from integrations.webhooks.services import deliveries_create_for_event
 
 logger = logging.getLogger(__name__)
-
-EventHandler = Callable[[OutboxEvent], None]
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,6 @@ class RelayResult:
 
 
 def outbox_relay(*, limit: int | None = None) -> RelayResult:
-    from integrations.tasks import event_dispatch
-
     limit = limit or settings.OUTBOX_RELAY_BATCH_SIZE
     published: list[OutboxEvent] = []
     relay_kick_clear()  # before the claim: see integrations/signals.py
@@ -70,7 +69,9 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
                 # Published while the rows are locked: no other relay can hand the same event
                 # out meanwhile. The dispatch may start before we commit; it waits for our
                 # row lock (see outbox_lock_for_dispatch), then finds the event pending.
-                event_dispatch.apply_async(args=(str(event.pk),), retry=False)
+                task_named("integrations.event_dispatch").apply_async(
+                    args=(str(event.pk),), retry=False
+                )
             except Exception:  # the broker is down: leave the rest due for the next run
                 logger.warning(
                     "outbox relay: broker unavailable, %d event(s) stay pending",
@@ -84,20 +85,6 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
     return RelayResult(claimed=len(events), published=len(published), parked=parked)
 
 
-def handlers_for(event_type: str) -> list[EventHandler]:
-    """Connector handlers subscribed to an event type (per the configured connectors)."""
-    handlers: list[EventHandler] = []
-    if settings.PAYOUT_CONNECTOR == "sandbox" and event_type == "transfer.submitted":
-        from integrations.connectors.payout.sandbox.handlers import on_transfer_submitted
-
-        handlers.append(on_transfer_submitted)
-    if settings.KYC_CONNECTOR == "sandbox" and event_type == "compliance.submitted":
-        from integrations.connectors.kyc.sandbox.handlers import on_compliance_submitted
-
-        handlers.append(on_compliance_submitted)
-    return handlers
-
-
 def event_dispatch(*, event_id: str) -> int:
     """Fan one event out to webhook deliveries and connector handlers and mark it dispatched,
     in one transaction; returns the deliveries created (0 if it was done already).
@@ -105,8 +92,6 @@ def event_dispatch(*, event_id: str) -> int:
     On failure nothing is written (the transaction rolls back) and nothing needs to be: the
     lease the relay stamped lapses and the event is handed out again. The error is kept for
     operators when the database allows it."""
-    from integrations.webhooks.services import deliveries_create_for_event
-
     try:
         with transaction.atomic():
             event = outbox_lock_for_dispatch(event_id=event_id)

@@ -8,7 +8,6 @@ on from there), and its task is published after commit. Audited with the operato
 
 from __future__ import annotations
 
-from celery import Task
 from django.utils import timezone
 
 from fintech.core.errors import Conflict, FieldError, ValidationFailed
@@ -22,7 +21,7 @@ REFUSED = "error"
 
 @service_transaction
 def partner_request_retry(
-    *, actor: Actor, model: type[PartnerRequest], pk: int, reason: str, task: Task
+    *, actor: Actor, model: type[PartnerRequest], pk: int, reason: str, task: str
 ) -> PartnerRequest:
     reason = reason.strip()
     if not reason:

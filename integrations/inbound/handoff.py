@@ -24,7 +24,6 @@ import uuid
 from typing import Any
 
 import redis
-from celery import Task
 
 from fintech.core.dead_letters import dead_letter_record
 from integrations import claims
@@ -36,15 +35,16 @@ logger = logging.getLogger(__name__)
 KEY = "integrations:inbound:received"
 DRAIN_BATCH = 100
 DEAD_LETTER_SOURCE = "integrations.inbound.handoff"
+# The tasks (inbound/tasks.py), published by name: tasks import this module, not back.
+PROCESS_TASK = "integrations.inbound_process"
+DRAIN_TASK = "integrations.inbound_drain"
 
 
 def hand_off(inbound_id: Any) -> None:
     """After commit: get stored row `inbound_id` processed soon. Never raises."""
-    from integrations.tasks import inbound_drain, inbound_process
-
     client = broker_redis()
     if client is None:
-        published = claims.enqueue(inbound_process, inbound_id) == 1
+        published = claims.enqueue(PROCESS_TASK, inbound_id) == 1
     else:
         try:
             first = client.lpush(KEY, str(inbound_id)) == 1
@@ -54,23 +54,21 @@ def hand_off(inbound_id: Any) -> None:
             published = first = False
         if first:
             # The list was empty: no drain is due to see this id; start one.
-            _kick(inbound_drain)
+            _kick(DRAIN_TASK)
     if not published:
         # Redis is down: the scanner publishes rows without `enqueued_at` at its next tick.
         InboundWebhook.objects.filter(pk=inbound_id).update(enqueued_at=None)
 
 
-def _kick(task: Task) -> None:
+def _kick(task: str) -> None:
     try:
-        task.apply_async(retry=False)
+        claims.task_named(task).apply_async(retry=False)
     except Exception:  # the broker failed: the scanner's drain takes the list at its next tick
-        logger.warning("could not publish %s; the scanner will drain", task.name)
+        logger.warning("could not publish %s; the scanner will drain", task)
 
 
 def drain() -> int:
     """Publish a processing task for every id on the list; returns how many were published."""
-    from integrations.tasks import inbound_process
-
     client = broker_redis()
     if client is None:
         return 0
@@ -86,7 +84,7 @@ def drain() -> int:
         ids = _row_ids(popped)
         if not ids:
             continue
-        sent = claims.enqueue(inbound_process, *ids)
+        sent = claims.enqueue(PROCESS_TASK, *ids)
         published += sent
         if sent < len(ids):
             # The broker failed mid-way: the scanner publishes the rest at its next tick.

@@ -1,0 +1,26 @@
+"""The partners' simulators, served by this project for the sandbox (/sandbox/)."""
+
+
+def register() -> None:
+    """Called at start-up (integrations/registry.py): the simulators' step scans and tasks."""
+    from integrations import registry
+    from integrations.models import SandboxKycCheck, SandboxPayout
+    from integrations.simulators import (
+        kyc,
+        payout,
+        tasks,  # noqa: F401  (defines the Celery tasks)
+    )
+
+    # The simulators' next steps (payout statuses, KYC results).
+    registry.register_due_scan(
+        "sandbox_payouts",
+        task="integrations.sandbox_payout_advance",
+        model=SandboxPayout,
+        due=payout.payout_steps_due,
+    )
+    registry.register_due_scan(
+        "sandbox_kyc_checks",
+        task="integrations.sandbox_kyc_complete",
+        model=SandboxKycCheck,
+        due=kyc.check_steps_due,
+    )

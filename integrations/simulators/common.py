@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from celery import Task
 from django.conf import settings
 from django.db.models import Model, Q
 from django.http import HttpRequest, JsonResponse
@@ -90,7 +89,7 @@ def step_fields(*, delay_seconds: float) -> dict[str, Any]:
     }
 
 
-def step_publish(task: Task, model: type[Model], pk: str, *, delay_seconds: float) -> None:
+def step_publish(task: str, model: type[Model], pk: str, *, delay_seconds: float) -> None:
     """After commit, publish a step due at once (a wake-up: the row says what to do)."""
     if delay_seconds <= 0:
         claims.enqueue_on_commit(task, model, pk)

@@ -54,10 +54,8 @@ def as_json(check: SandboxKycCheck) -> dict[str, Any]:
 
 
 def _publish(check_id: str) -> None:
-    from integrations.tasks import sandbox_kyc_complete
-
     step_publish(
-        sandbox_kyc_complete,
+        "integrations.sandbox_kyc_complete",
         SandboxKycCheck,
         check_id,
         delay_seconds=settings.KYC_SANDBOX_LATENCY_SECONDS,

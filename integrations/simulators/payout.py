@@ -62,10 +62,8 @@ def as_json(payout: SandboxPayout) -> dict[str, Any]:
 
 
 def _publish(payout_id: str) -> None:
-    from integrations.tasks import sandbox_payout_advance
-
     step_publish(
-        sandbox_payout_advance,
+        "integrations.sandbox_payout_advance",
         SandboxPayout,
         payout_id,
         delay_seconds=settings.PAYOUT_SANDBOX_LATENCY_SECONDS,

@@ -43,6 +43,8 @@ EXCERPT_CHARS = 1000
 DEAD_LETTER_SOURCE = WebhookDelivery.DEAD_LETTER_SOURCE
 NO_OUTCOME = "no outcome recorded: the worker stopped during the attempt"
 MAX_ENDPOINTS_PER_PROFILE = 20
+# The delivery task (webhooks/tasks.py), published by name: tasks import services, not back.
+DELIVER_TASK = "integrations.webhook_deliver"
 
 
 @dataclass(frozen=True)
@@ -222,11 +224,9 @@ def endpoint_disable(*, actor: Actor, endpoint_id: int, reason: str) -> WebhookE
 
 
 def _enqueue_deliveries(ids: list[int]) -> None:
-    from integrations.tasks import webhook_deliver
-
     now = timezone.now()
     WebhookDelivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    claims.enqueue_on_commit(webhook_deliver, WebhookDelivery, *ids)
+    claims.enqueue_on_commit(DELIVER_TASK, WebhookDelivery, *ids)
 
 
 def deliveries_create_for_event(*, event: OutboxEvent) -> list[int]:

@@ -8,8 +8,8 @@ from celery.signals import task_retry
 
 from fintech.core.metrics import metric_field, metrics_snapshot
 from fintech.transfers.models import Transfer
+from integrations.inbound.tasks import inbound_process
 from integrations.models import InboundWebhook
-from integrations.tasks import inbound_process
 from tests.dbfaults import DatabaseSwitch
 from tests.integrations.test_inbound_webhooks import partner_event, post
 

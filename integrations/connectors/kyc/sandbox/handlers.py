@@ -34,13 +34,13 @@ ACTOR = Actor.system("kyc-sandbox")
 # by the scanner within about half a minute.
 LEASE_SECONDS = 30
 CREATE_BACKOFF = (10, 60, 300, 900, 3600)
+# Its task (tasks.py), published by name: tasks import this module, not the other way round.
+CREATE_TASK = "integrations.kyc_check_create"
 
 Status = KycCheck.Status
 
 
 def on_compliance_submitted(event: OutboxEvent) -> None:
-    from integrations.tasks import kyc_check_create as task
-
     now = timezone.now()
     check, created = KycCheck.objects.get_or_create(
         provider=PROVIDER,
@@ -52,7 +52,7 @@ def on_compliance_submitted(event: OutboxEvent) -> None:
         },
     )
     if created:
-        claims.enqueue_on_commit(task, KycCheck, check.pk)
+        claims.enqueue_on_commit(CREATE_TASK, KycCheck, check.pk)
 
 
 def kyc_check_create(*, check_id: int) -> str:
@@ -84,9 +84,9 @@ def kyc_check_create(*, check_id: int) -> str:
 
 def kyc_check_retry(*, actor: Actor, check_id: int, reason: str) -> KycCheck:
     """An operator's retry of a check the provider refused (status `error`)."""
-    from integrations.tasks import kyc_check_create as task
-
-    row = partner_request_retry(actor=actor, model=KycCheck, pk=check_id, reason=reason, task=task)
+    row = partner_request_retry(
+        actor=actor, model=KycCheck, pk=check_id, reason=reason, task=CREATE_TASK
+    )
     assert isinstance(row, KycCheck)
     return row
 

@@ -1,0 +1,23 @@
+"""Payout partner (sandbox) connector: client, mapping, handlers, tasks (integrations/README.md,
+"Shape of a connector")."""
+
+
+def register() -> None:
+    """Called at start-up (integrations/registry.py): subscribe to our events, add the scan."""
+    from django.conf import settings
+
+    from integrations import registry
+    from integrations.connectors.payout.sandbox import (
+        handlers,
+        tasks,  # noqa: F401  (the Celery task)
+    )
+    from integrations.models import PayoutInstruction
+
+    registry.register(
+        "transfer.submitted",
+        handlers.on_transfer_submitted,
+        enabled=lambda: settings.PAYOUT_CONNECTOR == "sandbox",
+    )
+    registry.register_due_scan(
+        "payouts", task=handlers.SUBMIT_TASK, model=PayoutInstruction, due=handlers.payouts_due
+    )

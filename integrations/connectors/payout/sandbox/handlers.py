@@ -37,14 +37,14 @@ ACTOR = Actor.system("payout-sandbox")
 LEASE_SECONDS = 30
 # Seconds before submission attempts 2, 3, ...; the last value repeats.
 SUBMIT_BACKOFF = (10, 60, 300, 900, 3600)
+# Its task (tasks.py), published by name: tasks import this module, not the other way round.
+SUBMIT_TASK = "integrations.payout_submit"
 
 Status = PayoutInstruction.Status
 
 
 def on_transfer_submitted(event: OutboxEvent) -> None:
     """Runs inside the event's dispatch transaction: create the instruction once."""
-    from integrations.tasks import payout_submit as task
-
     now = timezone.now()
     instruction, created = PayoutInstruction.objects.get_or_create(
         partner=PARTNER,
@@ -56,7 +56,7 @@ def on_transfer_submitted(event: OutboxEvent) -> None:
         },
     )
     if created:
-        claims.enqueue_on_commit(task, PayoutInstruction, instruction.pk)
+        claims.enqueue_on_commit(SUBMIT_TASK, PayoutInstruction, instruction.pk)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -107,10 +107,8 @@ def payout_submit(*, instruction_id: int) -> str:
 
 def payout_retry(*, actor: Actor, instruction_id: int, reason: str) -> PayoutInstruction:
     """An operator's retry of a payout the partner refused (status `error`)."""
-    from integrations.tasks import payout_submit as task
-
     row = partner_request_retry(
-        actor=actor, model=PayoutInstruction, pk=instruction_id, reason=reason, task=task
+        actor=actor, model=PayoutInstruction, pk=instruction_id, reason=reason, task=SUBMIT_TASK
     )
     assert isinstance(row, PayoutInstruction)
     return row

@@ -1,0 +1,13 @@
+"""Celery task of the payout partner (sandbox) connector (stable name: queued messages and
+the scanner refer to it; handlers.SUBMIT_TASK)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations.connectors.payout.sandbox import handlers
+
+
+@shared_task(name="integrations.payout_submit", ignore_result=True)
+def payout_submit(instruction_id: str) -> str:
+    return handlers.payout_submit(instruction_id=int(instruction_id))

@@ -1,0 +1,22 @@
+"""Celery tasks of the partners' simulators (served by this project for the sandbox).
+
+A step is a row with a due time (integrations/simulators/common.py): a message only wakes a
+worker; a step not acknowledged by our endpoint is due again a few seconds later, found by
+scan_due. Stable names: queued messages refer to them.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations.simulators import kyc, payout
+
+
+@shared_task(name="integrations.sandbox_payout_advance", ignore_result=True)
+def sandbox_payout_advance(payout_id: str) -> str:
+    return payout.payout_advance(payout_id=payout_id)
+
+
+@shared_task(name="integrations.sandbox_kyc_complete", ignore_result=True)
+def sandbox_kyc_complete(check_id: str) -> str:
+    return kyc.check_complete(check_id=check_id)

@@ -1,0 +1,61 @@
+"""The registries the connectors fill at start-up (integrations/registry.py): the relay's
+event handlers, the scanner's scans, and the Celery tasks a worker knows."""
+
+from __future__ import annotations
+
+from fintech.celery import app as celery_app
+from integrations import registry
+from integrations.connectors.kyc.sandbox.handlers import on_compliance_submitted
+from integrations.connectors.payout.sandbox.handlers import on_transfer_submitted
+
+STABLE_TASK_NAMES = {
+    "integrations.outbox_relay",
+    "integrations.event_dispatch",
+    "integrations.webhook_deliver",
+    "integrations.inbound_process",
+    "integrations.inbound_drain",
+    "integrations.payout_submit",
+    "integrations.kyc_check_create",
+    "integrations.scan_due",
+    "integrations.retention_purge",
+    "integrations.sandbox_payout_advance",
+    "integrations.sandbox_kyc_complete",
+}
+
+
+def test_each_connector_subscribed_its_handler_while_enabled(settings) -> None:
+    settings.PAYOUT_CONNECTOR = "sandbox"
+    settings.KYC_CONNECTOR = "sandbox"
+    assert registry.handlers_for("transfer.submitted") == [on_transfer_submitted]
+    assert registry.handlers_for("compliance.submitted") == [on_compliance_submitted]
+    assert registry.handlers_for("business.verified") == []
+
+
+def test_a_connector_switched_off_receives_nothing(settings) -> None:
+    settings.PAYOUT_CONNECTOR = "none"
+    assert registry.handlers_for("transfer.submitted") == []
+    assert registry.handlers_for("compliance.submitted") == [on_compliance_submitted]
+
+
+def test_registering_twice_subscribes_once(settings) -> None:
+    settings.PAYOUT_CONNECTOR = "sandbox"
+    registry.packages_load(["integrations.connectors.payout.sandbox"])  # ready() did it once
+    assert registry.handlers_for("transfer.submitted") == [on_transfer_submitted]
+    assert list(registry.scans()).count("payouts") == 1
+
+
+def test_the_scanner_runs_every_package_scan_in_order() -> None:
+    assert list(registry.scans()) == [
+        "deliveries",
+        "inbound_handed_off",
+        "inbound",
+        "payouts",
+        "kyc_checks",
+        "sandbox_payouts",
+        "sandbox_kyc_checks",
+    ]
+
+
+def test_a_worker_knows_every_task_by_its_stable_name() -> None:
+    celery_app.loader.import_default_modules()  # what a worker does at start (autodiscovery)
+    assert sorted(STABLE_TASK_NAMES - set(celery_app.tasks)) == []
