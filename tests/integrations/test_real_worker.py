@@ -113,10 +113,12 @@ def test_no_event_is_lost_while_redis_is_down(
     finally:
         redis_server.start()
 
-    # Beat's next ticks, once Redis is back.
+    # Beat's next ticks, once Redis is back. The bound covers the worker's own reconnection:
+    # Celery's consumer retries the broker 2, 4, 6 ... up to 30 s apart (kombu's defaults), so
+    # on a loaded machine it may come back half a minute after Redis does.
     wait_for(
         lambda: len(received_types(receiver)) == 3,
-        timeout=60,
+        timeout=120,
         tick=lambda: (outbox_relay(), scan_due()),
     )
     references = sorted(r.json["data"]["reference"] for r in receiver.received)
