@@ -91,10 +91,10 @@ def api_client_create(
 
 
 def idempotency_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete idempotency keys older than API_IDEMPOTENCY_TTL_HOURS; returns how many."""
+    """Delete idempotency keys older than API_IDEMPOTENCY_TTL_HOURS, in bounded batches
+    (fintech/core/retention.py) like the other logs; returns how many."""
     cutoff = (now or timezone.now()) - dt.timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=cutoff))
 
 
 def request_log_purge(*, now: dt.datetime | None = None) -> int:
