@@ -301,6 +301,7 @@ INTEGRATIONS_PACKAGES = [
     "integrations.inbound",
     "integrations.connectors.payout.sandbox",
     "integrations.connectors.kyc.sandbox",
+    "integrations.sync",
     "integrations.simulators",
 ]
 
@@ -346,6 +347,42 @@ KYC_SANDBOX_TIMEOUT_SECONDS = env_int("KYC_SANDBOX_TIMEOUT_SECONDS", 10, minimum
 KYC_SANDBOX_LATENCY_SECONDS = env_int("KYC_SANDBOX_LATENCY_SECONDS", 2, minimum=0)
 # The share of checks that come back "consider" (a human must look) rather than "clear".
 KYC_SANDBOX_CONSIDER_PERCENT = env_int("KYC_SANDBOX_CONSIDER_PERCENT", 0, minimum=0)
+
+# The sync engine (integrations/sync/): accounting, ERP and CRM connectors' jobs.
+# A job's claim: above the longest job (a look-up and a write, each XERO_TIMEOUT_SECONDS).
+SYNC_JOB_LEASE_SECONDS = env_int("SYNC_JOB_LEASE_SECONDS", 90, minimum=5)
+SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 10, minimum=1)
+# Xero (integrations/connectors/accounting/xero/). Locally: the sandbox this project serves
+# under /sandbox/xero/. In production set the real endpoints and the app's credentials.
+XERO_CONNECTOR = env_choice("XERO_CONNECTOR", _default_connector, ("sandbox", "live", "none"))
+_xero_sandbox = f"{FINTECH_BASE_URL}/sandbox/xero"
+XERO_AUTHORIZE_URL = env_str("XERO_AUTHORIZE_URL", f"{_xero_sandbox}/identity/connect/authorize")
+XERO_TOKEN_URL = env_str("XERO_TOKEN_URL", f"{_xero_sandbox}/identity/connect/token")
+XERO_REVOKE_URL = env_str("XERO_REVOKE_URL", f"{_xero_sandbox}/identity/connect/revocation")
+XERO_CONNECTIONS_URL = env_str("XERO_CONNECTIONS_URL", f"{_xero_sandbox}/connections")
+XERO_API_URL = env_str("XERO_API_URL", f"{_xero_sandbox}/api.xro/2.0").rstrip("/")
+XERO_CLIENT_ID = _partner_secret(
+    "XERO_CLIENT_ID", "xero-client-id", enabled=XERO_CONNECTOR != "none"
+)
+XERO_CLIENT_SECRET = _partner_secret(
+    "XERO_CLIENT_SECRET", "xero-client-secret", enabled=XERO_CONNECTOR != "none"
+)
+XERO_WEBHOOK_KEY = _partner_secret(
+    "XERO_WEBHOOK_KEY", "xero-webhook-key", enabled=XERO_CONNECTOR != "none"
+)
+XERO_SCOPES = env_str(
+    "XERO_SCOPES",
+    "offline_access accounting.transactions accounting.contacts accounting.settings.read",
+)
+XERO_TIMEOUT_SECONDS = env_int("XERO_TIMEOUT_SECONDS", 20, minimum=1)
+# Xero's limits per organisation: 60 calls a minute, 5,000 a day, 5 at once.
+SYNC_PROVIDER_LIMITS = {
+    "xero": {
+        "calls_per_minute": env_int("XERO_CALLS_PER_MINUTE", 60, minimum=1),
+        "calls_per_day": env_int("XERO_CALLS_PER_DAY", 5000, minimum=1),
+        "max_concurrent": env_int("XERO_MAX_CONCURRENT", 5, minimum=1),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -350,3 +350,15 @@ class IntegrationHealth(WebhookDelivery):
         verbose_name = "integration health"
         verbose_name_plural = "integration health"
         default_permissions = ("view",)
+
+
+# The sync engine's tables live beside the engine; importing them here registers them.
+from integrations.sync.models import (  # noqa: E402, F401
+    AccountingConnection,
+    AccountMapping,
+    Connection,
+    ExternalAccount,
+    OAuthAuthorization,
+    SyncJob,
+    SyncMismatch,
+)

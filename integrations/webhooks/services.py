@@ -31,11 +31,11 @@ from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
 from integrations import claims
-from integrations.connectors.http import safe_post
 from integrations.events import CATALOGUE, TEST_EVENT_TYPE, body_for_event, event_body
+from integrations.http import safe_post
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.ssrf import UnsafeUrl, check_url
 from integrations.webhooks.signing import secret_generate, signed_headers
-from integrations.webhooks.ssrf import UnsafeUrl, check_url
 
 logger = logging.getLogger(__name__)
 

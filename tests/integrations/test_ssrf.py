@@ -7,8 +7,8 @@ import socket
 import pytest
 import requests
 
-from integrations.connectors.http import pinned_session, safe_post
-from integrations.webhooks.ssrf import UnsafeUrl, check_url
+from integrations.http import pinned_session, safe_post
+from integrations.ssrf import UnsafeUrl, check_url
 
 
 @pytest.mark.parametrize(

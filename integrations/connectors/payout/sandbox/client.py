@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.connectors.http import PartnerClient
+from integrations.http import PartnerClient
 
 PARTNER = "payout-sandbox"
 

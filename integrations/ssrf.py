@@ -9,7 +9,7 @@ attempt (DNS can change in between); redirects are never followed.
 Checking is not enough on its own: a host that resolves to a public address for the check and
 to 127.0.0.1 a moment later, when the HTTP client resolves it again to connect (DNS
 rebinding), would slip through. So `resolve_checked` resolves once and returns the addresses
-it checked, and the caller connects to one of those (integrations/connectors/http.py:
+it checked, and the caller connects to one of those (integrations/http.py:
 `pinned_session`), never resolving the name again.
 """
 

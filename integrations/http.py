@@ -2,7 +2,7 @@
 errors marked transient or permanent, the partner's message kept for the operator), and
 connections pinned to the address the SSRF check approved.
 
-`pinned_session(url)` resolves the host once (integrations/webhooks/ssrf.py), checks every
+`pinned_session(url)` resolves the host once (integrations/ssrf.py), checks every
 address, and returns a session whose connections go to the checked address: the name is never
 resolved again, so a DNS answer changed between the check and the connection (rebinding) is
 not followed. The Host header, TLS SNI and certificate verification still use the host name.
@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from integrations.errors import PermanentError, TransientError
-from integrations.webhooks.ssrf import Resolved, UnsafeUrl, resolve_checked
+from integrations.ssrf import Resolved, UnsafeUrl, resolve_checked
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
