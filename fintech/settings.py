@@ -302,6 +302,7 @@ INTEGRATIONS_PACKAGES = [
     "integrations.connectors.payout.sandbox",
     "integrations.connectors.kyc.sandbox",
     "integrations.sync",
+    "integrations.connectors.accounting.xero",
     "integrations.simulators",
 ]
 

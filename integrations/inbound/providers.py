@@ -44,6 +44,11 @@ class Provider:
     secret_setting: str
     event_types: frozenset[str]
     handler_path: str  # "module:function" taking an InboundWebhook and a ParsedEvent
+    # What a stored, verified message is answered with (Xero insists on 200).
+    accepted_status: int = 202
+    # Event types that only test our endpoint (Xero's intent to receive): verified and
+    # answered, never stored.
+    handshake_types: frozenset[str] = frozenset()
 
     def secret(self) -> str:
         return str(getattr(settings, self.secret_setting, ""))
@@ -102,3 +107,8 @@ PROVIDERS: dict[str, Provider] = {
         handler_path="integrations.connectors.kyc.sandbox.handlers:on_provider_webhook",
     ),
 }
+
+
+def register_provider(provider: Provider) -> None:
+    """A connector's provider (its `register()` calls this at start-up)."""
+    PROVIDERS[provider.name] = provider

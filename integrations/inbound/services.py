@@ -140,6 +140,9 @@ def inbound_receive(*, provider_name: str, headers: dict[str, str], body: bytes)
             http_status=400,
             code="malformed_event",
         )
+    if parsed.type in provider.handshake_types:
+        # The provider testing our endpoint: the signature was right, nothing to store.
+        return Answer(provider.accepted_status, {})
     known = parsed.type in provider.event_types
     inbound_id = uuid.uuid4()
     now = timezone.now()
@@ -172,7 +175,7 @@ def inbound_receive(*, provider_name: str, headers: dict[str, str], body: bytes)
     if not known:
         return Answer(202, {"status": "ignored", "detail": error})
     _publish(inbound_id)
-    return Answer(202, {"status": "accepted", "id": str(inbound_id)})
+    return Answer(provider.accepted_status, {"status": "accepted", "id": str(inbound_id)})
 
 
 @functools.cache

@@ -73,6 +73,7 @@ class Synced:
     external_version: str = ""
     external_number: str = ""
     payload_hash: str = ""
+    summary: dict[str, str] = field(default_factory=dict)  # total, currency, status
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,8 @@ class Connection(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     accounts_fetched_at = models.DateTimeField(null=True, blank=True)
+    # Daily-journal mode: the last day whose journals were queued.
+    journaled_through = models.DateField(null=True, blank=True)
     created_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -208,6 +210,8 @@ class SyncJob(models.Model):
     external_id = models.CharField(max_length=100, blank=True, db_index=True)
     external_version = models.CharField(max_length=100, blank=True)
     external_number = models.CharField(max_length=100, blank=True)
+    # What we told them (total, currency, status): compared with what they say later.
+    external_summary = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error_class = models.CharField(max_length=100, blank=True, db_index=True)
     last_error = models.TextField(blank=True)

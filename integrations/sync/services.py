@@ -193,6 +193,7 @@ def job_run(*, job_id: int) -> str:
             "external_version": outcome.external_version[:100],
             "external_number": outcome.external_number[:100],
             "payload_hash": outcome.payload_hash[:64],
+            "external_summary": outcome.summary,
         },
     )
 

@@ -1,0 +1,379 @@
+"""The Xero adapter the sync engine calls: one function per action, table-driven.
+
+Each action builds its body from the ledger's facts (facts.py) with the pure mapping
+(mapping.py), looks the object up by our reference, and creates it only when Xero has none:
+a replayed event, a retried job or a worker killed after Xero answered never makes a second
+object. Writes carry an Idempotency-Key derived from the job (the same on every retry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from integrations.connectors.accounting import facts
+from integrations.connectors.accounting.xero import client as xero
+from integrations.connectors.accounting.xero import mapping
+from integrations.errors import NotReady, PermanentError
+from integrations.sync.adapters import (
+    AccountInfo,
+    JobContext,
+    OAuthConfig,
+    Organisation,
+    Role,
+    Skipped,
+    Synced,
+    Tenant,
+)
+from integrations.sync.models import Connection, SyncJob
+
+
+@dataclass(frozen=True)
+class Write:
+    """One object to make in Xero: where, under which reference, and its body."""
+
+    collection: str  # "Invoices"
+    id_field: str  # "InvoiceID"
+    ref_field: str  # the field holding our reference, for the look-up
+    body: dict[str, Any]
+
+    @property
+    def item(self) -> dict[str, Any]:
+        item: dict[str, Any] = self.body[self.collection][0]
+        return item
+
+    @property
+    def reference(self) -> str:
+        return str(self.item[self.ref_field])
+
+
+def _hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(mapping.dumps(body)).hexdigest()
+
+
+def _key(job: SyncJob, step: str = "") -> str:
+    # Stable across retries of this job, different for each of its writes.
+    return f"fintech-{job.connection_id}-{job.pk}{'-' + step if step else ''}"
+
+
+def _summary(item: dict[str, Any]) -> dict[str, str]:
+    return {
+        "total": str(item.get("Total", item.get("Amount", ""))),
+        "currency": str(item.get("CurrencyCode", "")),
+        "status": str(item.get("Status", "")),
+    }
+
+
+def _contact_id(context: JobContext, profile_id: int) -> str:
+    external = (
+        SyncJob.objects.filter(
+            connection=context.connection,
+            object_type="profile",
+            object_id=str(profile_id),
+            action="contact",
+            state=SyncJob.State.SYNCED,
+        )
+        .values_list("external_id", flat=True)
+        .first()
+    )
+    if not external:
+        raise NotReady(f"the contact of profile {profile_id} is not in Xero yet")
+    return external
+
+
+def _with_contact(write: Write, contact_id: str) -> Write:
+    write.item["Contact"] = {"ContactID": contact_id}
+    return write
+
+
+def _make(client: xero.XeroClient, job: SyncJob, write: Write) -> Synced:
+    """Look up by our reference; create only when Xero has none."""
+    found = client.find(write.collection, field=write.ref_field, value=write.reference)
+    item = found or client.put(write.collection, write.body, key=_key(job))
+    return Synced(
+        external_id=str(item[write.id_field]),
+        external_version=str(item.get("UpdatedDateUTC", "")),
+        external_number=write.reference,
+        payload_hash=_hash(write.body),
+        summary=_summary(item),
+    )
+
+
+def _transfer_id(job: SyncJob) -> int:
+    from fintech.transfers.models import Transfer
+
+    pk = Transfer.objects.filter(reference=job.object_id).values_list("pk", flat=True).first()
+    if pk is None:
+        raise PermanentError(f"transfer {job.object_id} does not exist")
+    return int(pk)
+
+
+# --- the actions -----------------------------------------------------------------------
+
+
+def _contact(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    c = facts.contact_facts(profile_id=int(context.job.object_id))
+    return _make(
+        client, context.job, Write("Contacts", "ContactID", "ContactNumber", mapping.contact(c))
+    )
+
+
+def _fee_invoice(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    if t.fee_minor == 0:
+        return Skipped("no fee on this transfer")
+    write = Write("Invoices", "InvoiceID", "InvoiceNumber", mapping.fee_invoice(t, context.roles))
+    return _make(client, context.job, _with_contact(write, context.prerequisite_external_id))
+
+
+def _fx_margin(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    if t.margin_minor == 0:
+        return Skipped("no FX margin on this transfer")
+    write = Write(
+        "BankTransactions",
+        "BankTransactionID",
+        "Reference",
+        mapping.fx_margin_receipt(t, context.roles),
+    )
+    return _make(client, context.job, _with_contact(write, context.prerequisite_external_id))
+
+
+def _fee_payment(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    body = mapping.fee_payment(t, context.roles, invoice_id=context.prerequisite_external_id)
+    return _make(client, context.job, Write("Payments", "PaymentID", "Reference", body))
+
+
+def _fee_credit_note(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    """A refund or a failure: a credit note for the fee, applied to the original invoice
+    while it is unpaid, else refunded from client money (never a deleted invoice)."""
+    job = context.job
+    transfer_id = _transfer_id(job)
+    source: Any = (
+        facts.refund_facts(transfer_id=transfer_id)
+        if job.object_type == "refund"
+        else facts.transfer_facts(transfer_id=transfer_id)
+    )
+    t = source.transfer if job.object_type == "refund" else source
+    write = Write(
+        "CreditNotes",
+        "CreditNoteID",
+        "CreditNoteNumber",
+        mapping.fee_credit_note(source, context.roles),
+    )
+    contact_id = _contact_id(context, _profile_id(t.contact.reference))
+    synced = _make(client, job, _with_contact(write, contact_id))
+    note = client.get("CreditNotes", synced.external_id) or {}
+    remaining = Decimal(str(note.get("RemainingCredit", "0") or "0"))
+    if remaining > 0:
+        invoice = client.get("Invoices", context.prerequisite_external_id) or {}
+        due = Decimal(str(invoice.get("AmountDue", "0") or "0"))
+        on = str(note.get("DateString", ""))[:10] or timezone.localdate().isoformat()
+        if due > 0:
+            body = mapping.credit_note_allocation(
+                invoice_id=context.prerequisite_external_id, amount=min(due, remaining), date=on
+            )
+            client.request(
+                "PUT",
+                f"CreditNotes/{synced.external_id}/Allocations",
+                body=body,
+                idempotency_key=_key(job, "allocation"),
+            )
+        else:
+            refund = {
+                "Payments": [
+                    {
+                        "CreditNote": {"CreditNoteID": synced.external_id},
+                        "Account": {"Code": context.roles["client_money"]},
+                        "Date": on,
+                        "Amount": remaining,
+                        "Reference": f"{write.reference}-REFUND",
+                    }
+                ]
+            }
+            _make(client, job, Write("Payments", "PaymentID", "Reference", refund))
+    return synced
+
+
+def _profile_id(contact_reference: str) -> int:
+    return int(contact_reference.rsplit("-", 1)[-1])
+
+
+def _fx_margin_reversal(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    job = context.job
+    transfer_id = _transfer_id(job)
+    source: Any = (
+        facts.refund_facts(transfer_id=transfer_id)
+        if job.object_type == "refund"
+        else facts.transfer_facts(transfer_id=transfer_id)
+    )
+    t = source.transfer if job.object_type == "refund" else source
+    write = Write(
+        "BankTransactions",
+        "BankTransactionID",
+        "Reference",
+        mapping.fx_margin_reversal(source, context.roles),
+    )
+    contact_id = _contact_id(context, _profile_id(t.contact.reference))
+    return _make(client, job, _with_contact(write, contact_id))
+
+
+def _funding(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    f = facts.funding_facts(entry_id=int(context.job.object_id))
+    write = Write(
+        "BankTransactions",
+        "BankTransactionID",
+        "Reference",
+        mapping.funding_receipt(f, context.roles),
+    )
+    return _make(client, context.job, _with_contact(write, context.prerequisite_external_id))
+
+
+def _supplier_payout(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    bill_id = None
+    if t.bill_reference:
+        bill = client.find("Invoices", field="InvoiceNumber", value=t.bill_reference)
+        bill_id = str(bill["InvoiceID"]) if bill else None
+    body = mapping.supplier_payout(t, context.roles, bill_id=bill_id)
+    if "Payments" in body:
+        return _make(client, context.job, Write("Payments", "PaymentID", "Reference", body))
+    return _make(
+        client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
+    )
+
+
+def _customer_funding(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    f = facts.funding_facts(entry_id=int(context.job.object_id))
+    body = mapping.customer_funding_receipt(f, context.roles)
+    return _make(
+        client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
+    )
+
+
+def _journal(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    day_text, _, currency = context.job.object_id.partition(":")
+    day = date.fromisoformat(day_text)
+    base = context.connection.base_currency
+    if not mapping.journal_currency_supported(currency, base):
+        return Skipped(
+            f"Xero manual journals post in the organisation's base currency ({base}); "
+            f"{currency} movements of {day} are not journaled"
+        )
+    movement = next(
+        (m for m in facts.daily_movements(start=day, end=day) if m.currency == currency), None
+    )
+    if movement is None:
+        return Skipped(f"no ledger movements in {currency} on {day}")
+    write = Write(
+        "ManualJournals",
+        "ManualJournalID",
+        "Narration",
+        mapping.daily_journal(movement, context.roles),
+    )
+    return _make(client, context.job, write)
+
+
+ACTIONS: dict[str, Callable[[xero.XeroClient, JobContext], Synced | Skipped]] = {
+    "contact": _contact,
+    "fee_invoice": _fee_invoice,
+    "fx_margin": _fx_margin,
+    "fee_payment": _fee_payment,
+    "fee_credit_note": _fee_credit_note,
+    "fx_margin_reversal": _fx_margin_reversal,
+    "funding": _funding,
+    "supplier_payout": _supplier_payout,
+    "customer_funding": _customer_funding,
+    "journal": _journal,
+}
+
+
+class XeroAdapter:
+    provider = xero.PROVIDER
+    kind = Connection.Kind.ACCOUNTING
+
+    def oauth(self) -> OAuthConfig:
+        return OAuthConfig(
+            client_id=settings.XERO_CLIENT_ID,
+            client_secret=settings.XERO_CLIENT_SECRET,
+            authorize_url=settings.XERO_AUTHORIZE_URL,
+            token_url=settings.XERO_TOKEN_URL,
+            revoke_url=settings.XERO_REVOKE_URL,
+            scope=settings.XERO_SCOPES,
+            allow_private=xero._allow_private(),
+        )
+
+    def tenants(self, *, access_token: str) -> list[Tenant]:
+        return xero.tenants(access_token=access_token)
+
+    def organisation(self, *, connection: Connection) -> Organisation:
+        with xero.XeroClient(connection) as client:
+            org = client.organisation()
+            codes = [str(c.get("Code", "")) for c in client.currencies()]
+        base = str(org.get("BaseCurrency", ""))
+        return Organisation(
+            base_currency=base,
+            currencies=tuple(sorted({base, *codes} - {""})),
+            name=str(org.get("Name", "")),
+        )
+
+    def accounts(self, *, connection: Connection) -> list[AccountInfo]:
+        with xero.XeroClient(connection) as client:
+            rows = client.accounts()
+        return [
+            AccountInfo(
+                external_id=str(a.get("AccountID", "")),
+                code=str(a.get("Code", "") or ""),
+                name=str(a.get("Name", "")),
+                type=str(a.get("Type", "")),
+                account_class=str(a.get("Class", "")),
+                status=str(a.get("Status", "")),
+                currency=str(a.get("CurrencyCode", "") or ""),
+            )
+            for a in rows
+        ]
+
+    def roles(self, *, connection: Connection) -> tuple[Role, ...]:
+        specs = (
+            mapping.ROLES_PLATFORM
+            if connection.owner == Connection.Owner.PLATFORM
+            else mapping.ROLES_CUSTOMER
+        )
+        return tuple(specs)
+
+    def perform(self, context: JobContext) -> Synced | Skipped:
+        action = ACTIONS.get(context.job.action)
+        if action is None:
+            raise PermanentError(f"xero cannot {context.job.action!r}")
+        self._check_currency(context)
+        with xero.XeroClient(context.connection) as client:
+            return action(client, context)
+
+    def _check_currency(self, context: JobContext) -> None:
+        """A currency the organisation has not enabled is refused before any call."""
+        if context.job.object_type not in ("transfer", "refund"):
+            return
+        enabled = set(context.connection.currencies or [])
+        if not enabled:
+            return
+        t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+        needed = {t.source_currency}
+        if context.job.action in ("fx_margin", "fx_margin_reversal"):
+            needed = {t.target_currency}
+        missing = sorted(needed - enabled)
+        if missing:
+            raise PermanentError(
+                f"currency {', '.join(missing)} is not enabled in the Xero organisation "
+                f"{context.connection.tenant_name!r}: enable it in Xero, then retry"
+            )
+
+    def disconnect(self, *, connection: Connection) -> None:
+        xero.tenant_disconnect(connection=connection)
