@@ -376,6 +376,8 @@ XERO_SCOPES = env_str(
     "offline_access accounting.transactions accounting.contacts accounting.settings.read",
 )
 XERO_TIMEOUT_SECONDS = env_int("XERO_TIMEOUT_SECONDS", 20, minimum=1)
+# `make run` connects the platform's own books to the Xero sandbox (demo only).
+XERO_SANDBOX_AUTOCONNECT = env_bool("XERO_SANDBOX_AUTOCONNECT", False)
 # Xero's limits per organisation: 60 calls a minute, 5,000 a day, 5 at once.
 SYNC_PROVIDER_LIMITS = {
     "xero": {

@@ -94,6 +94,9 @@ class Command(BaseCommand):
         # The children open their own; this process only watches them from here on.
         connections.close_all()
         env = dict(os.environ, PORT=str(port), PYTHONUNBUFFERED="1")
+        # The demo's books: the worker connects the platform to the Xero sandbox once the web
+        # server answers (integrations/connectors/accounting/xero/demo.py).
+        env.setdefault("XERO_SANDBOX_AUTOCONNECT", "1")
         # honcho's manager, as `honcho start` would run the Procfile: Ctrl-C (or SIGTERM) stops
         # every process, and so does any one of them exiting.
         manager = Manager(Printer(sys.stdout))

@@ -8,7 +8,7 @@ def register() -> None:
 
     from integrations import registry
     from integrations.connectors.accounting import journals
-    from integrations.connectors.accounting.xero import adapter, handlers, webhooks
+    from integrations.connectors.accounting.xero import adapter, demo, handlers, webhooks
     from integrations.inbound.providers import register_provider
     from integrations.sync.adapters import register_adapter
 
@@ -20,3 +20,4 @@ def register() -> None:
         registry.register(event_type, handler, enabled=enabled)
     registry.register_scan("accounting_daily_journals", journals.journal_scan)
     register_provider(webhooks.PROVIDER_ENTRY)
+    registry.register_scan("xero_sandbox_autoconnect", demo.sandbox_autoconnect)
