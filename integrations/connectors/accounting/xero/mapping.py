@@ -209,13 +209,13 @@ ROLES_PLATFORM: tuple[RoleSpec, ...] = (
     RoleSpec("fx_margin_revenue", "FX margin we keep on conversions", ("REVENUE", "OTHERINCOME")),
     RoleSpec("customer_funds", "Customers' wallet balances we owe them", ("CURRLIAB",)),
     RoleSpec("payout_clearing", "Transfers in flight, owed onwards", ("CURRLIAB",)),
-    RoleSpec("fx_position", "The FX desk's open currency position", ("EQUITY", "CURRENT")),
+    RoleSpec("fx_position", "The FX desk's open currency position", ("EQUITY",)),
 )
 
 # A business customer's books (their wallet with us is a bank account there).
 ROLES_CUSTOMER: tuple[RoleSpec, ...] = (
     RoleSpec("wallet_bank", "Their wallet with us, one per currency", ("BANK",)),
-    RoleSpec("payout_clearing", "Supplier payments awaiting their bill", ("CURRLIAB", "CURRENT")),
+    RoleSpec("payout_clearing", "Supplier payments awaiting their bill", ("CURRLIAB",)),
     RoleSpec("bank_fees", "Our transfer fees, an expense to them", ("EXPENSE", "OVERHEADS")),
     RoleSpec("funding_clearing", "Money on its way from their bank to the wallet", ("CURRENT",)),
 )
