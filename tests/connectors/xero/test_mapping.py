@@ -22,7 +22,7 @@ from integrations.connectors.accounting.facts import (
     RefundFacts,
     TransferFacts,
 )
-from integrations.connectors.accounting.xero import mapping
+from integrations.connectors.accounting.xero import mapping, roles
 from integrations.connectors.accounting.xero.mapping import (
     ALLOWED_FIELDS,
     ROLES_CUSTOMER,
@@ -506,9 +506,7 @@ def test_roles_name_account_types_xero_has_and_cover_every_builder() -> None:
         assert spec.meaning
         assert set(spec.account_types) <= types, spec
         assert spec.account_class in classes
-        assert all(
-            mapping.ACCOUNT_CLASS_BY_TYPE[t] == spec.account_class for t in spec.account_types
-        )
+        assert all(roles.ACCOUNT_CLASS_BY_TYPE[t] == spec.account_class for t in spec.account_types)
     assert {s.name for s in ROLES_PLATFORM} == set(PLATFORM_ROLES)
     assert {s.name for s in ROLES_CUSTOMER} == set(CUSTOMER_ROLES)
     assert set(facts.JOURNAL_ROLES) <= {s.name for s in ROLES_PLATFORM}

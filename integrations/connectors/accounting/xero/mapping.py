@@ -27,9 +27,7 @@ Rules every body keeps:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,8 +38,15 @@ from integrations.connectors.accounting.facts import (
     RefundFacts,
     TransferFacts,
 )
+from integrations.connectors.accounting.wire import dumps as dumps
+from integrations.connectors.accounting.xero.roles import ROLES_CUSTOMER as ROLES_CUSTOMER
+from integrations.connectors.accounting.xero.roles import ROLES_PLATFORM as ROLES_PLATFORM
+from integrations.connectors.accounting.xero.roles import RoleSpec as RoleSpec
 from integrations.errors import PermanentError
 from ledger.currency import currency_exponent
+
+# `dumps`, `ROLES_PLATFORM`, `ROLES_CUSTOMER` and `RoleSpec` are re-exported (`import X as X`):
+# the engine and the account-mapping screen find them here.
 
 Body = dict[str, Any]
 
@@ -160,65 +165,6 @@ def allowlisted(kind: str, obj: Mapping[str, Any]) -> Body:
 
 def envelope(kind: str, *objects: Mapping[str, Any]) -> Body:
     return {ENVELOPES[kind]: [allowlisted(kind, obj) for obj in objects]}
-
-
-# --------------------------------------------------------------------------- roles
-
-
-# Xero account Type -> its Class (Xero's Accounts endpoint reports both).
-ACCOUNT_CLASS_BY_TYPE: Mapping[str, str] = {
-    "BANK": "ASSET",
-    "CURRENT": "ASSET",
-    "FIXED": "ASSET",
-    "INVENTORY": "ASSET",
-    "NONCURRENT": "ASSET",
-    "PREPAYMENT": "ASSET",
-    "CURRLIAB": "LIABILITY",
-    "LIABILITY": "LIABILITY",
-    "TERMLIAB": "LIABILITY",
-    "EQUITY": "EQUITY",
-    "REVENUE": "REVENUE",
-    "SALES": "REVENUE",
-    "OTHERINCOME": "REVENUE",
-    "EXPENSE": "EXPENSE",
-    "OVERHEADS": "EXPENSE",
-    "DIRECTCOSTS": "EXPENSE",
-}
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """One line of the account-mapping screen: a role and the Xero accounts that may fill it."""
-
-    name: str
-    meaning: str
-    account_types: tuple[str, ...]  # Xero account Types accepted, the first suggested
-
-    @property
-    def account_class(self) -> str:
-        return ACCOUNT_CLASS_BY_TYPE[self.account_types[0]]
-
-    def accepts(self, account_type: str) -> bool:
-        return account_type in self.account_types
-
-
-# The platform's own books.
-ROLES_PLATFORM: tuple[RoleSpec, ...] = (
-    RoleSpec("client_money", "Money held at our funding banks and payout partners", ("BANK",)),
-    RoleSpec("fee_revenue", "Transfer fees we charge", ("REVENUE", "SALES", "OTHERINCOME")),
-    RoleSpec("fx_margin_revenue", "FX margin we keep on conversions", ("REVENUE", "OTHERINCOME")),
-    RoleSpec("customer_funds", "Customers' wallet balances we owe them", ("CURRLIAB",)),
-    RoleSpec("payout_clearing", "Transfers in flight, owed onwards", ("CURRLIAB",)),
-    RoleSpec("fx_position", "The FX desk's open currency position", ("EQUITY",)),
-)
-
-# A business customer's books (their wallet with us is a bank account there).
-ROLES_CUSTOMER: tuple[RoleSpec, ...] = (
-    RoleSpec("wallet_bank", "Their wallet with us, one per currency", ("BANK",)),
-    RoleSpec("payout_clearing", "Supplier payments awaiting their bill", ("CURRLIAB",)),
-    RoleSpec("bank_fees", "Our transfer fees, an expense to them", ("EXPENSE", "OVERHEADS")),
-    RoleSpec("funding_clearing", "Money on its way from their bank to the wallet", ("CURRENT",)),
-)
 
 
 def _code(roles: Mapping[str, str], role: str) -> str:
@@ -643,32 +589,3 @@ def daily_journal(
             "JournalLines": lines,
         },
     )
-
-
-# --------------------------------------------------------------------------- the wire
-
-
-def dumps(body: Any) -> bytes:
-    """JSON for the wire (UTF-8): Decimal as an exact JSON number, never through float.
-
-    json.JSONEncoder cannot emit a raw number for a custom type (only via float), so this is a
-    small writer of its own: dicts with str keys, lists/tuples, str, bool, None, int, Decimal.
-    """
-    return _dump(body).encode()
-
-
-def _dump(value: Any) -> str:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} has no JSON form")
-        return f"{value:f}"
-    if value is None or isinstance(value, bool | int | str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            raise TypeError("JSON object keys must be strings")
-        items = (f"{json.dumps(k, ensure_ascii=False)}:{_dump(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_dump(v) for v in value) + "]"
-    raise TypeError(f"{type(value).__name__} is not sent as JSON (floats never are)")
