@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench.api_create_transfer",
     "bench.webhooks_inbound",
     "bench.webhooks_outbound",
+    "bench.accounting_daily_movements",
 ]
 
 

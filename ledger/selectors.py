@@ -8,11 +8,13 @@ lookup, constant in the number of postings); `account_balance_as_of` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from ledger.errors import UnknownAccount
 from ledger.models import DEBIT_NORMAL_TYPES, Account, AccountBalance, Hold, JournalEntry, Posting
@@ -268,4 +270,160 @@ def ledger_verify_report() -> VerifyReport:
         accounts=accounts,
         active_holds=Hold.objects.filter(status=Hold.Status.ACTIVE).count(),
         discrepancies=problems,
+    )
+
+
+# --------------------------------------------------------------------------- entries as facts
+
+
+@dataclass(frozen=True, slots=True)
+class PostingView:
+    account_code: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """An entry and its postings as plain values, for readers outside the ledger."""
+
+    id: int
+    idempotency_key: str
+    effective_at: datetime
+    reverses_id: int | None
+    metadata: dict[str, Any]
+    postings: tuple[PostingView, ...]
+
+    def net_credit(self, *, code_prefix: str) -> int:
+        """Credits minus debits on the accounts whose code starts with `code_prefix`."""
+        return sum(
+            p.credit_minor - p.debit_minor
+            for p in self.postings
+            if p.account_code.startswith(code_prefix)
+        )
+
+
+def _entry_views(entries: QuerySet[JournalEntry]) -> list[EntryView]:
+    postings = Prefetch(
+        "postings", queryset=Posting.objects.select_related("account").order_by("id")
+    )
+    return [
+        EntryView(
+            id=e.pk,
+            idempotency_key=e.idempotency_key,
+            effective_at=e.effective_at,
+            reverses_id=e.reverses_id,
+            metadata=dict(e.metadata or {}),
+            postings=tuple(
+                PostingView(p.account.code, p.currency, p.debit_minor, p.credit_minor)
+                for p in e.postings.all()
+            ),
+        )
+        for e in entries.prefetch_related(postings).order_by("effective_at", "id")
+    ]
+
+
+def entry_view(*, entry_id: int) -> EntryView | None:
+    """One entry with its postings (two queries), or None."""
+    found = _entry_views(JournalEntry.objects.filter(pk=entry_id))
+    return found[0] if found else None
+
+
+def entries_by_idempotency_keys(*, idempotency_keys: Iterable[str]) -> list[EntryView]:
+    """The entries with these keys (those that exist), oldest first, with their postings."""
+    return _entry_views(JournalEntry.objects.filter(idempotency_key__in=list(idempotency_keys)))
+
+
+# --------------------------------------------------------------------------- daily totals
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """One UTC day's postings in one currency, summed per group of accounts."""
+
+    day: date
+    currency: str
+    entry_count: int  # distinct entries with a posting in this currency that day
+    groups: tuple[tuple[str, int, int], ...]  # (group, debit_minor, credit_minor) by group
+
+
+_DAILY_TOTALS_SQL = """
+WITH grouped_accounts AS (
+    SELECT a.id, CASE {cases} ELSE '' END AS grp FROM ledger_account a
+), moves AS (
+    SELECT (e.effective_at AT TIME ZONE 'UTC')::date AS day, p.currency, g.grp,
+           p.debit_minor, p.credit_minor, p.entry_id
+    FROM ledger_posting p
+    JOIN ledger_journalentry e ON e.id = p.entry_id
+    JOIN grouped_accounts g ON g.id = p.account_id
+    WHERE e.effective_at >= %s AND e.effective_at < %s
+)
+SELECT day, currency, grp, GROUPING(grp) AS is_total,
+       sum(debit_minor), sum(credit_minor), count(DISTINCT entry_id)
+FROM moves
+GROUP BY GROUPING SETS ((day, currency, grp), (day, currency))
+ORDER BY day, currency, GROUPING(grp) DESC, grp
+"""
+
+
+def daily_totals(
+    *,
+    start: date,
+    end: date,
+    groups: Sequence[tuple[str, str]],
+    chunk_size: int = 2000,
+) -> Iterator[DayTotals]:
+    """Postings of entries effective on UTC days start..end (both included), summed per
+    (day, currency, group), where `groups` is (account code prefix, group name), first match
+    wins; an account no prefix matches is in group "".
+
+    One set-based query (the per-day entry count comes from a second grouping set of the same
+    GROUP BY), read through a server-side cursor `chunk_size` rows at a time, so a year of
+    entries streams in constant memory. Days in a currency without postings are not yielded.
+    """
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    cases = " ".join("WHEN starts_with(a.code, %s) THEN %s" for _ in groups)
+    params: list[Any] = [value for prefix, name in groups for value in (prefix, name)]
+    utc = UTC
+    params += [
+        datetime.combine(start, time.min, tzinfo=utc),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=utc),
+    ]
+    sql = _DAILY_TOTALS_SQL.format(cases=cases or "WHEN false THEN ''")
+    # A named (server-side) cursor, as QuerySet.iterator() uses, unless the deployment turned
+    # them off (a transaction-pooling pgbouncer): then rows still arrive in chunks, client-side.
+    server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        current: tuple[date, str] | None = None
+        count = 0
+        lines: list[tuple[str, int, int]] = []
+        while rows := cursor.fetchmany(chunk_size):
+            for day, currency, grp, is_total, debits, credits, entries in rows:
+                if is_total:
+                    if current is not None:
+                        yield DayTotals(current[0], current[1], count, tuple(lines))
+                    current, count, lines = (day, currency), int(entries), []
+                else:
+                    lines.append((grp, int(debits), int(credits)))
+        if current is not None:
+            yield DayTotals(current[0], current[1], count, tuple(lines))
+
+
+def entry_ids_on_day(*, day: date, currency: str) -> QuerySet[JournalEntry, int]:
+    """Ids of the entries effective on a UTC day with a posting in `currency` (the drill-down
+    behind a `daily_totals` row), ascending."""
+    utc = UTC
+    start = datetime.combine(day, time.min, tzinfo=utc)
+    return (
+        JournalEntry.objects.filter(
+            effective_at__gte=start,
+            effective_at__lt=start + timedelta(days=1),
+            postings__currency=currency,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+        .distinct()
     )
