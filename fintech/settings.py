@@ -375,6 +375,8 @@ XERO_SCOPES = env_str(
     "XERO_SCOPES",
     "offline_access accounting.transactions accounting.contacts accounting.settings.read",
 )
+# How a customer's books name us (the contact of our fees there).
+PLATFORM_NAME = env_str("PLATFORM_NAME", "Fintech Back Office")
 XERO_TIMEOUT_SECONDS = env_int("XERO_TIMEOUT_SECONDS", 20, minimum=1)
 # `make run` connects the platform's own books to the Xero sandbox (demo only).
 XERO_SANDBOX_AUTOCONNECT = env_bool("XERO_SANDBOX_AUTOCONNECT", False)

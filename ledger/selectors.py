@@ -427,3 +427,10 @@ def entry_ids_on_day(*, day: date, currency: str) -> QuerySet[JournalEntry, int]
         .values_list("id", flat=True)
         .distinct()
     )
+
+
+def first_entry_day() -> date | None:
+    """The UTC day of the earliest entry (where a backfill of daily totals starts)."""
+    first = JournalEntry.objects.order_by("effective_at").values_list("effective_at", flat=True)
+    at = first.first()
+    return at.astimezone(UTC).date() if at else None

@@ -20,10 +20,12 @@ STABLE_TASK_NAMES = {
     "integrations.retention_purge",
     "integrations.sandbox_payout_advance",
     "integrations.sandbox_kyc_complete",
+    "integrations.sync_job_run",
 }
 
 
 def test_each_connector_subscribed_its_handler_while_enabled(settings) -> None:
+    settings.XERO_CONNECTOR = "none"  # it subscribes to transfer events too (tests/connectors)
     settings.PAYOUT_CONNECTOR = "sandbox"
     settings.KYC_CONNECTOR = "sandbox"
     assert registry.handlers_for("transfer.submitted") == [on_transfer_submitted]
@@ -32,12 +34,14 @@ def test_each_connector_subscribed_its_handler_while_enabled(settings) -> None:
 
 
 def test_a_connector_switched_off_receives_nothing(settings) -> None:
+    settings.XERO_CONNECTOR = "none"
     settings.PAYOUT_CONNECTOR = "none"
     assert registry.handlers_for("transfer.submitted") == []
     assert registry.handlers_for("compliance.submitted") == [on_compliance_submitted]
 
 
 def test_registering_twice_subscribes_once(settings) -> None:
+    settings.XERO_CONNECTOR = "none"
     settings.PAYOUT_CONNECTOR = "sandbox"
     registry.packages_load(["integrations.connectors.payout.sandbox"])  # ready() did it once
     assert registry.handlers_for("transfer.submitted") == [on_transfer_submitted]
@@ -51,6 +55,9 @@ def test_the_scanner_runs_every_package_scan_in_order() -> None:
         "inbound",
         "payouts",
         "kyc_checks",
+        "sync_jobs",
+        "accounting_daily_journals",
+        "xero_sandbox_autoconnect",
         "sandbox_payouts",
         "sandbox_kyc_checks",
     ]

@@ -29,6 +29,7 @@ from ledger.selectors import (
     entries_by_idempotency_keys,
     entry_ids_on_day,
     entry_view,
+    first_entry_day,
 )
 
 
@@ -323,3 +324,8 @@ def daily_movements(
 def journal_entry_ids(*, day: dt.date, currency: str) -> QuerySet[Any, int]:
     """The ledger entries behind a DayMovement (its drill-down), ids ascending."""
     return entry_ids_on_day(day=day, currency=currency)
+
+
+def ledger_first_day() -> dt.date | None:
+    """The first UTC day with a ledger entry (where a journal backfill starts)."""
+    return first_entry_day()

@@ -9,7 +9,7 @@ Each job sums its day again when it runs, so the journal says what the ledger sa
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +25,8 @@ DAYS_PER_SCAN = 31
 def journal_days_queue(*, connection_id: int, through: date | None = None) -> int:
     """Queue the journal jobs of the days after `journaled_through`, up to `through`
     (yesterday by default), at most DAYS_PER_SCAN days; returns how many jobs."""
-    yesterday = timezone.localdate() - timedelta(days=1)
+    # Days are UTC days, as the ledger's daily totals are.
+    yesterday = timezone.now().astimezone(UTC).date() - timedelta(days=1)
     through = min(through or yesterday, yesterday)
     with transaction.atomic():
         # Why a row lock: two scanners must not queue the same days (the jobs are unique

@@ -243,7 +243,12 @@ def test_every_body_keeps_to_its_allowlist() -> None:
 
 def test_the_allowlists_name_only_fields_xero_knows() -> None:
     schemas = oracle._spec()["components"]["schemas"]
-    schema_of = {"ContactRef": "Contact", "AccountRef": "Account", "InvoiceRef": "Invoice"}
+    schema_of = {
+        "ContactRef": "Contact",
+        "AccountRef": "Account",
+        "InvoiceRef": "Invoice",
+        "CreditNoteRef": "CreditNote",
+    }
     for kind, fields in ALLOWED_FIELDS.items():
         properties = schemas[schema_of.get(kind, kind)]["properties"]
         for field in fields:

@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
 from integrations.connectors.accounting import facts
+from integrations.connectors.accounting.wire import dumps
 from integrations.connectors.accounting.xero import client as xero
-from integrations.connectors.accounting.xero import mapping
+from integrations.connectors.accounting.xero import mapping, roles
 from integrations.errors import NotReady, PermanentError
 from integrations.sync.adapters import (
     AccountInfo,
@@ -55,7 +55,7 @@ class Write:
 
 
 def _hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(mapping.dumps(body)).hexdigest()
+    return hashlib.sha256(dumps(body)).hexdigest()
 
 
 def _key(job: SyncJob, step: str = "") -> str:
@@ -88,15 +88,10 @@ def _contact_id(context: JobContext, profile_id: int) -> str:
     return external
 
 
-def _with_contact(write: Write, contact_id: str) -> Write:
-    write.item["Contact"] = {"ContactID": contact_id}
-    return write
-
-
-def _make(client: xero.XeroClient, job: SyncJob, write: Write) -> Synced:
+def _make(client: xero.XeroClient, job: SyncJob, write: Write, *, step: str = "") -> Synced:
     """Look up by our reference; create only when Xero has none."""
     found = client.find(write.collection, field=write.ref_field, value=write.reference)
-    item = found or client.put(write.collection, write.body, key=_key(job))
+    item = found or client.put(write.collection, write.body, key=_key(job, step))
     return Synced(
         external_id=str(item[write.id_field]),
         external_version=str(item.get("UpdatedDateUTC", "")),
@@ -127,23 +122,16 @@ def _contact(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
 
 def _fee_invoice(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
-    if t.fee_minor == 0:
-        return Skipped("no fee on this transfer")
-    write = Write("Invoices", "InvoiceID", "InvoiceNumber", mapping.fee_invoice(t, context.roles))
-    return _make(client, context.job, _with_contact(write, context.prerequisite_external_id))
+    body = mapping.fee_invoice(t, context.roles, contact_id=context.prerequisite_external_id)
+    return _make(client, context.job, Write("Invoices", "InvoiceID", "InvoiceNumber", body))
 
 
 def _fx_margin(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
-    if t.margin_minor == 0:
-        return Skipped("no FX margin on this transfer")
-    write = Write(
-        "BankTransactions",
-        "BankTransactionID",
-        "Reference",
-        mapping.fx_margin_receipt(t, context.roles),
+    body = mapping.fx_margin_receipt(t, context.roles, contact_id=context.prerequisite_external_id)
+    return _make(
+        client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
     )
-    return _make(client, context.job, _with_contact(write, context.prerequisite_external_id))
 
 
 def _fee_payment(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
@@ -152,54 +140,46 @@ def _fee_payment(client: xero.XeroClient, context: JobContext) -> Synced | Skipp
     return _make(client, context.job, Write("Payments", "PaymentID", "Reference", body))
 
 
+def _given_back(job: SyncJob) -> tuple[Any, Any]:
+    """(the facts a reversal maps from, the transfer's facts) for a refund or a failure."""
+    transfer_id = _transfer_id(job)
+    if job.object_type == "refund":
+        refund = facts.refund_facts(transfer_id=transfer_id)
+        return refund, refund.transfer
+    t = facts.transfer_facts(transfer_id=transfer_id)
+    return t, t
+
+
 def _fee_credit_note(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     """A refund or a failure: a credit note for the fee, applied to the original invoice
-    while it is unpaid, else refunded from client money (never a deleted invoice)."""
+    while it is unpaid, else paid out from client money (an invoice is never deleted)."""
     job = context.job
-    transfer_id = _transfer_id(job)
-    source: Any = (
-        facts.refund_facts(transfer_id=transfer_id)
-        if job.object_type == "refund"
-        else facts.transfer_facts(transfer_id=transfer_id)
-    )
-    t = source.transfer if job.object_type == "refund" else source
-    write = Write(
-        "CreditNotes",
-        "CreditNoteID",
-        "CreditNoteNumber",
-        mapping.fee_credit_note(source, context.roles),
-    )
+    source, t = _given_back(job)
     contact_id = _contact_id(context, _profile_id(t.contact.reference))
-    synced = _make(client, job, _with_contact(write, contact_id))
+    body = mapping.fee_credit_note(source, context.roles, contact_id=contact_id)
+    synced = _make(client, job, Write("CreditNotes", "CreditNoteID", "CreditNoteNumber", body))
     note = client.get("CreditNotes", synced.external_id) or {}
     remaining = Decimal(str(note.get("RemainingCredit", "0") or "0"))
-    if remaining > 0:
-        invoice = client.get("Invoices", context.prerequisite_external_id) or {}
-        due = Decimal(str(invoice.get("AmountDue", "0") or "0"))
-        on = str(note.get("DateString", ""))[:10] or timezone.localdate().isoformat()
-        if due > 0:
-            body = mapping.credit_note_allocation(
-                invoice_id=context.prerequisite_external_id, amount=min(due, remaining), date=on
-            )
-            client.request(
-                "PUT",
-                f"CreditNotes/{synced.external_id}/Allocations",
-                body=body,
-                idempotency_key=_key(job, "allocation"),
-            )
-        else:
-            refund = {
-                "Payments": [
-                    {
-                        "CreditNote": {"CreditNoteID": synced.external_id},
-                        "Account": {"Code": context.roles["client_money"]},
-                        "Date": on,
-                        "Amount": remaining,
-                        "Reference": f"{write.reference}-REFUND",
-                    }
-                ]
-            }
-            _make(client, job, Write("Payments", "PaymentID", "Reference", refund))
+    if remaining <= 0:
+        return synced  # applied or paid out already (a retry after a crash)
+    invoice = client.get("Invoices", context.prerequisite_external_id) or {}
+    due = Decimal(str(invoice.get("AmountDue", "0") or "0"))
+    on = source.booked_on if job.object_type == "refund" else (t.unwound_on or t.booked_on)
+    if due > 0:
+        allocation = mapping.credit_note_allocation(
+            invoice_id=context.prerequisite_external_id, amount=min(due, remaining), date=on
+        )
+        client.request(
+            "PUT",
+            f"CreditNotes/{synced.external_id}/Allocations",
+            body=allocation,
+            idempotency_key=_key(job, "allocation"),
+        )
+    elif job.object_type == "refund":
+        refund = mapping.credit_note_refund(
+            source, context.roles, credit_note_id=synced.external_id, amount_given=remaining
+        )
+        _make(client, job, Write("Payments", "PaymentID", "Reference", refund), step="refund")
     return synced
 
 
@@ -208,47 +188,46 @@ def _profile_id(contact_reference: str) -> int:
 
 
 def _fx_margin_reversal(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
-    job = context.job
-    transfer_id = _transfer_id(job)
-    source: Any = (
-        facts.refund_facts(transfer_id=transfer_id)
-        if job.object_type == "refund"
-        else facts.transfer_facts(transfer_id=transfer_id)
-    )
-    t = source.transfer if job.object_type == "refund" else source
-    write = Write(
-        "BankTransactions",
-        "BankTransactionID",
-        "Reference",
-        mapping.fx_margin_reversal(source, context.roles),
-    )
+    source, t = _given_back(context.job)
     contact_id = _contact_id(context, _profile_id(t.contact.reference))
-    return _make(client, job, _with_contact(write, contact_id))
+    body = mapping.fx_margin_reversal(source, context.roles, contact_id=contact_id)
+    return _make(
+        client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
+    )
 
 
 def _funding(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     f = facts.funding_facts(entry_id=int(context.job.object_id))
-    write = Write(
-        "BankTransactions",
-        "BankTransactionID",
-        "Reference",
-        mapping.funding_receipt(f, context.roles),
-    )
-    return _make(client, context.job, _with_contact(write, context.prerequisite_external_id))
-
-
-def _supplier_payout(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
-    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
-    bill_id = None
-    if t.bill_reference:
-        bill = client.find("Invoices", field="InvoiceNumber", value=t.bill_reference)
-        bill_id = str(bill["InvoiceID"]) if bill else None
-    body = mapping.supplier_payout(t, context.roles, bill_id=bill_id)
-    if "Payments" in body:
-        return _make(client, context.job, Write("Payments", "PaymentID", "Reference", body))
+    body = mapping.funding_receipt(f, context.roles, contact_id=context.prerequisite_external_id)
     return _make(
         client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
     )
+
+
+def _supplier_payout(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
+    """The customer's books: a bill payment (and the fee as spend money) when the payout
+    names a bill, else spend money with the fee as its own line."""
+    job = context.job
+    t = facts.transfer_facts(transfer_id=_transfer_id(job))
+    bill = (
+        client.find("Invoices", field="InvoiceNumber", value=t.bill_reference)
+        if t.bill_reference
+        else None
+    )
+    if bill is None:
+        body = mapping.supplier_payout(t, context.roles, bill_id=None)
+        return _make(client, job, Write("BankTransactions", "BankTransactionID", "Reference", body))
+    body = mapping.supplier_payout(t, context.roles, bill_id=str(bill["InvoiceID"]))
+    synced = _make(client, job, Write("Payments", "PaymentID", "Reference", body))
+    if t.fee_minor > 0:
+        fee = mapping.bank_fee_spend(t, context.roles, provider_name=settings.PLATFORM_NAME)
+        _make(
+            client,
+            job,
+            Write("BankTransactions", "BankTransactionID", "Reference", fee),
+            step="fee",
+        )
+    return synced
 
 
 def _customer_funding(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
@@ -266,20 +245,15 @@ def _journal(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     if not mapping.journal_currency_supported(currency, base):
         return Skipped(
             f"Xero manual journals post in the organisation's base currency ({base}); "
-            f"{currency} movements of {day} are not journaled"
+            f"{currency} movements of {day} are not journaled there"
         )
     movement = next(
         (m for m in facts.daily_movements(start=day, end=day) if m.currency == currency), None
     )
     if movement is None:
         return Skipped(f"no ledger movements in {currency} on {day}")
-    write = Write(
-        "ManualJournals",
-        "ManualJournalID",
-        "Narration",
-        mapping.daily_journal(movement, context.roles),
-    )
-    return _make(client, context.job, write)
+    body = mapping.daily_journal(movement, context.roles, base_currency=base)
+    return _make(client, context.job, Write("ManualJournals", "ManualJournalID", "Narration", body))
 
 
 ACTIONS: dict[str, Callable[[xero.XeroClient, JobContext], Synced | Skipped]] = {
@@ -296,9 +270,31 @@ ACTIONS: dict[str, Callable[[xero.XeroClient, JobContext], Synced | Skipped]] = 
 }
 
 
+# Roles a job needs: per-object posting uses these; the daily journal uses every ledger role.
+PER_OBJECT_PLATFORM_ROLES = ("client_money", "fee_revenue", "fx_margin_revenue", "customer_funds")
+
+
+def roles_for(connection: Connection) -> tuple[Role, ...]:
+    """The account-mapping rows of a connection, required where its jobs post to them."""
+    if connection.owner == Connection.Owner.PROFILE:
+        return tuple(
+            Role(r.name, r.meaning, r.account_types, required=True) for r in roles.ROLES_CUSTOMER
+        )
+    journal = connection.mode == Connection.Mode.DAILY_JOURNAL
+    return tuple(
+        Role(
+            r.name,
+            r.meaning,
+            r.account_types,
+            required=journal or r.name in PER_OBJECT_PLATFORM_ROLES,
+        )
+        for r in roles.ROLES_PLATFORM
+    )
+
+
 class XeroAdapter:
-    provider = xero.PROVIDER
-    kind = Connection.Kind.ACCOUNTING
+    provider: str = xero.PROVIDER
+    kind: str = Connection.Kind.ACCOUNTING.value
 
     def oauth(self) -> OAuthConfig:
         return OAuthConfig(
@@ -342,20 +338,18 @@ class XeroAdapter:
         ]
 
     def roles(self, *, connection: Connection) -> tuple[Role, ...]:
-        specs = (
-            mapping.ROLES_PLATFORM
-            if connection.owner == Connection.Owner.PLATFORM
-            else mapping.ROLES_CUSTOMER
-        )
-        return tuple(specs)
+        return roles_for(connection)
 
     def perform(self, context: JobContext) -> Synced | Skipped:
         action = ACTIONS.get(context.job.action)
         if action is None:
             raise PermanentError(f"xero cannot {context.job.action!r}")
         self._check_currency(context)
-        with xero.XeroClient(context.connection) as client:
-            return action(client, context)
+        try:
+            with xero.XeroClient(context.connection) as client:
+                return action(client, context)
+        except mapping.NothingToMap as exc:
+            return Skipped(exc.message)
 
     def _check_currency(self, context: JobContext) -> None:
         """A currency the organisation has not enabled is refused before any call."""

@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 
 from fintech.core.metrics import metric_incr
+from integrations.connectors.accounting.wire import dumps
 from integrations.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
 from integrations.http import pinned_session
 from integrations.sync import limits, oauth
@@ -45,12 +46,6 @@ def validation_messages(data: Any) -> str:
             if message and message not in messages:
                 messages.append(message)
     return "; ".join(messages) or str(data.get("Message") or data.get("Detail") or "")
-
-
-def _dumps(body: Any) -> bytes:
-    from integrations.connectors.accounting.xero.mapping import dumps
-
-    return dumps(body)
 
 
 class XeroClient:
@@ -89,7 +84,7 @@ class XeroClient:
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
-            data = _dumps(body)
+            data = dumps(body)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key[:128]
         url = f"{self.base_url}/{path.lstrip('/')}"

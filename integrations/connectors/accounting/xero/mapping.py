@@ -73,6 +73,7 @@ ALLOWED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     "ContactRef": {"ContactID": None, "ContactNumber": None, "Name": None},
     "AccountRef": {"Code": None},
     "InvoiceRef": {"InvoiceID": None},
+    "CreditNoteRef": {"CreditNoteID": None},
     "LineItem": {"Description": None, "Quantity": None, "UnitAmount": None, "AccountCode": None},
     "Invoice": {
         "Type": None,
@@ -113,6 +114,7 @@ ALLOWED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     },
     "Payment": {
         "Invoice": "InvoiceRef",
+        "CreditNote": "CreditNoteRef",
         "Account": "AccountRef",
         "Date": None,
         "Amount": None,
@@ -201,6 +203,7 @@ REFERENCE: Mapping[str, str] = {
     "contact": "{contact}",  # ContactNumber, "PRF-<profile id>"
     "fee_invoice": "{transfer}",  # InvoiceNumber and Reference
     "fee_credit_note": "{transfer}-CN",  # CreditNoteNumber; Reference is the transfer's
+    "fee_refund": "{transfer}-CN-REFUND",  # the Payment paying a credit note out
     "fx_margin": "{transfer}-FX",
     "fx_margin_reversal": "{transfer}-FX-REV",
     "funding": "{funding}",  # the ledger entry's key, wallet-funding:<partner>:<bank ref>
@@ -392,6 +395,25 @@ def credit_note_allocation(*, invoice_id: str, amount: Decimal, date: dt.date) -
         raise MappingError(f"an allocation amount must be a positive Decimal, not {amount!r}")
     return envelope(
         "Allocation", {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": day(date)}
+    )
+
+
+def credit_note_refund(
+    x: RefundFacts, roles: Mapping[str, str], *, credit_note_id: str, amount_given: Decimal
+) -> Body:
+    """A credit note whose invoice was already paid is paid out instead: the fee goes back
+    from client money (a Payment on the credit note)."""
+    if not isinstance(amount_given, Decimal) or amount_given <= 0:
+        raise MappingError(f"a refund amount must be a positive Decimal, not {amount_given!r}")
+    return envelope(
+        "Payment",
+        {
+            "CreditNote": {"CreditNoteID": credit_note_id},
+            "Account": {"Code": _code(roles, "client_money")},
+            "Date": day(x.booked_on),
+            "Amount": amount_given,
+            "Reference": REFERENCE["fee_refund"].format(transfer=x.transfer.reference),
+        },
     )
 
 

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,7 +65,7 @@ class XeroProvider(Provider):
                     f"events[{index}] needs resourceId, tenantId, eventCategory and eventType"
                 )
         times = [parse_datetime(str(e.get("eventDateUtc", ""))) for e in events]
-        stamps = [t if t.tzinfo else t.replace(tzinfo=timezone.UTC) for t in times if t]
+        stamps = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times if t]
         digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
         return ParsedEvent(
             event_id=f"xero:{digest[:40]}",
