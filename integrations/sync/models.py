@@ -63,8 +63,8 @@ class Connection(models.Model):
     base_currency = models.CharField(max_length=3, blank=True)
     currencies = models.JSONField(default=list, blank=True)
     # Tokens: encrypted like bank details; never shown, never logged.
-    access_token = EncryptedTextField(blank=True, default="")
-    refresh_token = EncryptedTextField(blank=True, default="")
+    access_token = EncryptedTextField(blank=True, null=True, default="")
+    refresh_token = EncryptedTextField(blank=True, null=True, default="")
     token_expires_at = models.DateTimeField(null=True, blank=True)
     scope = models.TextField(blank=True)
     token_refreshed_at = models.DateTimeField(null=True, blank=True)
