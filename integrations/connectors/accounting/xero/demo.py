@@ -34,7 +34,6 @@ SANDBOX_MAPPING = {
     "client_money": "091",
     "customer_funds": "810",
     "payout_clearing": "820",
-    "fx_position": "830",
     "wallet_bank": "090",
     "bank_fees": "404",
     "funding_clearing": "820",
