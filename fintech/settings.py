@@ -346,6 +346,23 @@ KYC_SANDBOX_TIMEOUT_SECONDS = env_int("KYC_SANDBOX_TIMEOUT_SECONDS", 10, minimum
 KYC_SANDBOX_LATENCY_SECONDS = env_int("KYC_SANDBOX_LATENCY_SECONDS", 2, minimum=0)
 # The share of checks that come back "consider" (a human must look) rather than "clear".
 KYC_SANDBOX_CONSIDER_PERCENT = env_int("KYC_SANDBOX_CONSIDER_PERCENT", 0, minimum=0)
+# The Xero sandbox (integrations/simulators/xero, docs/xero-sandbox.md): Xero's identity
+# server, Accounting API and webhooks, served under /sandbox/xero/. Its OAuth client, the key
+# it signs webhooks with, where it sends them, token lifetime and per-tenant limits.
+XERO_SANDBOX_BASE_URL = env_str("XERO_SANDBOX_BASE_URL", f"{FINTECH_BASE_URL}/sandbox/xero").rstrip(
+    "/"
+)
+XERO_SANDBOX_CLIENT_ID = env_str("XERO_SANDBOX_CLIENT_ID", "" if PRODUCTION else "xero-sandbox-app")
+XERO_SANDBOX_CLIENT_SECRET = _partner_secret(
+    "XERO_SANDBOX_CLIENT_SECRET", "xero-sandbox-client", enabled=False
+)
+XERO_WEBHOOK_KEY = _partner_secret("XERO_WEBHOOK_KEY", "xero-webhook-key", enabled=False)
+XERO_SANDBOX_WEBHOOK_URL = env_str("XERO_SANDBOX_WEBHOOK_URL", f"{FINTECH_BASE_URL}/webhooks/xero/")
+XERO_SANDBOX_ACCESS_TOKEN_SECONDS = env_int("XERO_SANDBOX_ACCESS_TOKEN_SECONDS", 1800, minimum=1)
+# Xero's limits per tenant (a tenant's own settings, over the control endpoint, win).
+XERO_SANDBOX_RATE_PER_MINUTE = env_int("XERO_SANDBOX_RATE_PER_MINUTE", 60, minimum=1)
+XERO_SANDBOX_RATE_PER_DAY = env_int("XERO_SANDBOX_RATE_PER_DAY", 5000, minimum=1)
+XERO_SANDBOX_CONCURRENT_LIMIT = env_int("XERO_SANDBOX_CONCURRENT_LIMIT", 5, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
