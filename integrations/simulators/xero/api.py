@@ -222,9 +222,9 @@ def _list(request: HttpRequest, org: XeroSandboxOrg, resource: str, spec: Resour
 _INDEX = re.compile(r"^\w+\[(\d+)\]")
 
 
-def _refused(resource: str, body: dict[str, Any]) -> HttpResponse | None:
+def _refused(resource: str, body: dict[str, Any], *, updating: bool = False) -> HttpResponse | None:
     """Checked with Xero's models: the elements with their problems, in Xero's shape."""
-    problems = validate_request(resource, body)
+    problems = validate_request(resource, body, updating=updating)
     if not problems:
         return None
     elements = body.get(resource) or [{}]
@@ -243,7 +243,7 @@ def _write(
     body = json_body(request)
     if resource not in body:
         body = {resource: [body]}
-    refused = _refused(resource, body)
+    refused = _refused(resource, body, updating=row is not None)
     if refused is not None:
         return refused
     assert spec.save is not None

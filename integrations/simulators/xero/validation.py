@@ -50,19 +50,30 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def validate_request(model_name: str, body: dict[str, Any]) -> list[str]:
+def validate_request(model_name: str, body: dict[str, Any], *, updating: bool = False) -> list[str]:
     """Problems with `body` as a `model_name` (an SDK model name: "Invoices", "Contact"), each
-    with its path; [] when the SDK's models accept it whole."""
+    with its path; [] when the SDK's models accept it whole. Xero's required fields are
+    checked on new elements only: not with `updating`, nor on an element naming its own id
+    (`InvoiceID`), which is an update."""
     if not isinstance(body, dict):
         return [f"{model_name}: a JSON object is expected"]
     errors: list[str] = []
     converted = _walk(model_name, body, model_name if _is_element(model_name) else "", errors)
+    if updating:  # an update sends only what changes: the SDK's required fields may be absent
+        errors = [e for e in errors if "must not be `None`" not in e]
     if errors:
         return errors
-    errors.extend(_required(model_name, converted))
+    if not updating:
+        errors.extend(_required(model_name, converted))
     try:
         round_trip = serialize(deserialize(model_name, converted, FINDER))
-    except _BAD_VALUE as exc:  # the walk should have found it; report it at the top
+    except _BAD_VALUE as exc:
+        if updating and "must not be `None`" in str(exc):
+            # The SDK cannot build a partial object: name unknown keys from its models.
+            _unknown(
+                model_name, converted, "" if not _is_element(model_name) else model_name, errors
+            )
+            return errors
         return [f"{model_name}: {exc}"]
     _dropped(converted, round_trip, model_name if _is_element(model_name) else "", errors)
     return errors
@@ -182,7 +193,7 @@ def _required(model_name: str, body: dict[str, Any]) -> list[str]:
         prefix = [f"{key}[{i}]" for i in range(len(elements))]
     problems = []
     for where, element in zip(prefix, elements, strict=False):
-        if not isinstance(element, dict):
+        if not isinstance(element, dict) or element.get(f"{element_type}ID"):
             continue
         for field in REQUIRED.get(element_type, ()):
             if element.get(field) in (None, "", []):
@@ -210,3 +221,21 @@ def _dropped(given: Any, kept: Any, path: str, errors: list[str]) -> None:
     elif isinstance(given, list) and isinstance(kept, list | tuple):
         for i, (a, b) in enumerate(zip(given, kept, strict=False)):
             _dropped(a, b, f"{path}[{i}]", errors)
+
+
+def _unknown(type_name: str, value: Any, path: str, errors: list[str]) -> None:
+    """Keys no SDK model of this type has (for partial bodies the round trip cannot take)."""
+    listed = _LIST.match(type_name)
+    if listed and isinstance(value, list):
+        for i, item in enumerate(value):
+            _unknown(listed.group(1), item, f"{path}[{i}]", errors)
+        return
+    model = getattr(xero_models, type_name, None)
+    if model is None or not isinstance(value, dict) or not hasattr(model, "attribute_map"):
+        return
+    by_key = {key: attr for attr, key in model.attribute_map.items()}
+    for key, item in value.items():
+        if key not in by_key:
+            errors.append(f"{_join(path, key)}: unknown field")
+        else:
+            _unknown(model.openapi_types[by_key[key]], item, _join(path, key), errors)
