@@ -20,6 +20,7 @@ STABLE_TASK_NAMES = {
     "integrations.retention_purge",
     "integrations.sandbox_payout_advance",
     "integrations.sandbox_kyc_complete",
+    "integrations.sandbox_xero_webhook_send",
 }
 
 
@@ -53,6 +54,7 @@ def test_the_scanner_runs_every_package_scan_in_order() -> None:
         "kyc_checks",
         "sandbox_payouts",
         "sandbox_kyc_checks",
+        "sandbox_xero_webhooks",
     ]
 
 

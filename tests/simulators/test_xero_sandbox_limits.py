@@ -53,7 +53,11 @@ def test_concurrent_calls_over_the_limit_are_refused(xero) -> None:
     def call() -> None:
         answer = requests.get(
             f"{xero.api}/Organisation",
-            headers={"Authorization": f"Bearer {token}", "xero-tenant-id": xero.tenant_id},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "xero-tenant-id": xero.tenant_id,
+                "Accept": "application/json",
+            },
             timeout=15,
         )
         statuses.append((answer.status_code, answer.headers.get("X-Rate-Limit-Problem", "")))

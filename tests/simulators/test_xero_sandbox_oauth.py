@@ -121,7 +121,9 @@ def test_an_expired_access_token_is_refused_until_refreshed(sandbox, settings) -
     # authlib sees the token expired and refreshes it before the call.
     settings.XERO_SANDBOX_ACCESS_TOKEN_SECONDS = 1800
     again = session.get(
-        f"{sandbox}/api.xro/2.0/Organisation", headers={"xero-tenant-id": tenant}, timeout=10
+        f"{sandbox}/api.xro/2.0/Organisation",
+        headers={"xero-tenant-id": tenant, "Accept": "application/json"},
+        timeout=10,
     )
     assert again.status_code == 200, again.text
     assert again.json()["Organisations"][0]["BaseCurrency"] == "GBP"

@@ -52,7 +52,9 @@ def test_a_voided_invoice_is_announced_by_a_signed_webhook(xero, xero_receiver, 
     }
     # The app follows the resourceUrl, as our connector will.
     fetched = xero.session.get(
-        event["resourceUrl"], headers={"xero-tenant-id": xero.tenant_id}, timeout=10
+        event["resourceUrl"],
+        headers={"xero-tenant-id": xero.tenant_id, "Accept": "application/json"},
+        timeout=10,
     ).json()
     assert fetched["Invoices"][0]["Status"] == "VOIDED"
 

@@ -4,7 +4,8 @@ limits, faults, Idempotency-Key). Every request body is checked with Xero's own 
 Xero's ValidationException shape.
 
     GET  Organisation | Currencies | Accounts
-    GET  <Resource>[?where=...&page=N&includeArchived=true]   GET <Resource>/<id or number>
+    GET  <Resource>[?where=...&page=N&includeArchived=true] (If-Modified-Since)
+    GET  <Resource>/<id or number>
     PUT|POST <Resource>            create (or update the elements naming their id)
     POST <Resource>/<id>           update (Status VOIDED / DELETED, fields)
     PUT  CreditNotes/<id>/Allocations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_http_date_safe
 
 from integrations.models import XeroSandboxObject as Obj
 from integrations.models import XeroSandboxOrg
@@ -209,6 +212,9 @@ def _list(request: HttpRequest, org: XeroSandboxOrg, resource: str, spec: Resour
             return query_parse_error(str(exc))
         for field, value in clauses:
             rows = rows.filter(**{f"data__{field.replace('.', '__')}": value})
+    since = _modified_since(request.headers.get("If-Modified-Since", ""))
+    if since is not None:
+        rows = rows.filter(updated_at__gt=since)
     if spec.kind == "Contact" and request.GET.get("includeArchived", "").lower() != "true":
         rows = rows.filter(~Q(data__ContactStatus="ARCHIVED"))
     rows = rows.order_by("created_at")
@@ -217,6 +223,18 @@ def _list(request: HttpRequest, org: XeroSandboxOrg, resource: str, spec: Resour
         start = (int(page) - 1) * PAGE_SIZE
         rows = rows[start : start + PAGE_SIZE]
     return envelope(resource, [row.data for row in rows])
+
+
+def _modified_since(value: str) -> datetime | None:
+    """Xero's If-Modified-Since: `2026-12-01T10:00:00` (UTC) or an HTTP date."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        seconds = parse_http_date_safe(value)
+        return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _INDEX = re.compile(r"^\w+\[(\d+)\]")

@@ -1,6 +1,7 @@
 """What every Accounting API call goes through, in Xero's order: the Bearer token (401), the
 `xero-tenant-id` (403), the tenant's limits (429), the steered faults (latency, 429, 5xx),
-then the view; writes once per Idempotency-Key. Every answer past the token carries
+then the view; writes once per Idempotency-Key. Xero answers XML unless the request
+accepts JSON; the sandbox refuses such requests (406) instead. Every answer past the token carries
 `X-MinLimit-Remaining` and `X-DayLimit-Remaining`."""
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def xero_api(view: View) -> View:
         org = tokens.tenant_for(checked.grant, request.headers.get("xero-tenant-id", ""))
         if org is None:
             return problem(403, "Forbidden", "AuthorizationUnsuccessful")
+        if "application/json" not in request.headers.get("Accept", ""):
+            # Xero answers XML unless asked for JSON; the sandbox speaks JSON only, so a client
+            # that forgot the header is told here rather than surprised in production.
+            return problem(
+                406, "Not Acceptable", "Send Accept: application/json (Xero answers XML otherwise)"
+            )
         with limits.call_slot(org) as verdict:
             response = _answer(request, org, verdict, view, kwargs)
         for name, value in verdict.headers.items():

@@ -73,7 +73,6 @@ def call_slot(org: XeroSandboxOrg) -> Iterator[Verdict]:
         headers={
             "X-MinLimit-Remaining": str(max(per_minute - minute_count, 0)),
             "X-DayLimit-Remaining": str(max(per_day - day_count, 0)),
-            "X-AppMinLimit-Remaining": str(max(per_minute * 100 - minute_count, 0)),
         }
     )
     if day_count > per_day:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations.models import XeroSandboxObject as Obj
@@ -81,8 +81,6 @@ def org_default() -> XeroSandboxOrg:
         return org
     with transaction.atomic():
         # Why the advisory lock: two first authorizations at once must not make two orgs.
-        from django.db import connection
-
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('xero-sandbox-default-org'))")
         org = XeroSandboxOrg.objects.order_by("created_at").first()
