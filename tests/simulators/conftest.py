@@ -24,7 +24,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 REDIRECT_URI = "http://127.0.0.1:9/xero/callback"  # never fetched: tests read the redirect
-SCOPE = "openid profile email offline_access accounting.transactions accounting.contacts"
+SCOPE = (
+    "openid profile email offline_access accounting.transactions accounting.contacts "
+    "accounting.settings"
+)
 
 
 @pytest.fixture(autouse=True)

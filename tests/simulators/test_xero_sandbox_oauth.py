@@ -158,3 +158,18 @@ def test_a_disconnected_tenant_is_forbidden(xero) -> None:
     assert forbidden.status_code == 403
     assert forbidden.json()["Title"] == "Forbidden"
     assert xero.session.get(f"{xero.base}/connections", timeout=10).json() == []
+
+
+def test_a_token_reaches_only_what_its_scopes_grant(sandbox) -> None:
+    session = oauth_session(sandbox)
+    session.scope = "offline_access accounting.contacts.read accounting.invoices"
+    authorize(session, sandbox)
+    tenant = session.get(f"{sandbox}/connections", timeout=10).json()[0]["tenantId"]
+    headers = {"xero-tenant-id": tenant, "Accept": "application/json"}
+    api = f"{sandbox}/api.xro/2.0"
+    assert session.get(f"{api}/Contacts", headers=headers, timeout=10).status_code == 200
+    write = session.put(f"{api}/Contacts", json={"Name": "Bob"}, headers=headers, timeout=10)
+    assert write.status_code == 403
+    assert "accounting.contacts" in write.json()["Detail"]
+    assert session.get(f"{api}/Invoices", headers=headers, timeout=10).status_code == 200
+    assert session.get(f"{api}/Payments", headers=headers, timeout=10).status_code == 403

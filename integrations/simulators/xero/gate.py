@@ -1,5 +1,5 @@
 """What every Accounting API call goes through, in Xero's order: the Bearer token (401), the
-`xero-tenant-id` (403), the tenant's limits (429), the steered faults (latency, 429, 5xx),
+`xero-tenant-id` (403), the token's scopes (403), the tenant's limits (429), the steered faults (latency, 429, 5xx),
 then the view; writes once per Idempotency-Key. Xero answers XML unless the request
 accepts JSON; the sandbox refuses such requests (406) instead. Every answer past the token carries
 `X-MinLimit-Remaining` and `X-DayLimit-Remaining`."""
@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.models import XeroSandboxOrg
 from integrations.simulators.xero import idempotency, limits, tokens
 from integrations.simulators.xero.responses import problem
+from integrations.simulators.xero.scopes import scope_missing
 
 View = Callable[..., HttpResponse]
 WRITES = ("POST", "PUT", "DELETE")
@@ -52,6 +53,12 @@ def xero_api(view: View) -> View:
         org = tokens.tenant_for(checked.grant, request.headers.get("xero-tenant-id", ""))
         if org is None:
             return problem(403, "Forbidden", "AuthorizationUnsuccessful")
+        resource = request.path.split("/api.xro/2.0/", 1)[-1].split("/", 1)[0]
+        missing = scope_missing(
+            granted=checked.grant.scope, resource=resource, write=request.method in WRITES
+        )
+        if missing:
+            return problem(403, "Forbidden", f"AuthorizationUnsuccessful: needs scope {missing}")
         if "application/json" not in request.headers.get("Accept", ""):
             # Xero answers XML unless asked for JSON; the sandbox speaks JSON only, so a client
             # that forgot the header is told here rather than surprised in production.
