@@ -1,7 +1,7 @@
 """What every Accounting API call goes through, in Xero's order: the Bearer token (401),
 the `xero-tenant-id` (403), the token's scopes (403), JSON asked for (406: Xero would answer
 XML), the tenant's limits (429), the steered faults (latency, 429, 5xx), then the view;
-writes once per Idempotency-Key. Every answer past the tenant check carries
+writes once per Idempotency-Key. Every answer from the limit check on carries
 `X-MinLimit-Remaining` and `X-DayLimit-Remaining`."""
 
 from __future__ import annotations
