@@ -308,3 +308,26 @@ def test_json_must_be_asked_for_and_if_modified_since_filters(xero) -> None:
     assert later.json()["Contacts"] == []
     earlier = xero.call("GET", "Contacts", **{"If-Modified-Since": "2000-01-01T00:00:00"})
     assert len(earlier.json()["Contacts"]) == 1
+
+
+def test_status_rules_of_invoices(xero) -> None:
+    alice = contact_of(xero)
+    draft = xero.ok("PUT", "Invoices", invoice_body(alice["ContactID"], Status="DRAFT"))
+    draft_id = draft["Invoices"][0]["InvoiceID"]
+
+    def set_status(status: str):
+        body = {"Invoices": [{"InvoiceID": draft_id, "Status": status}]}
+        return xero.call("POST", f"Invoices/{draft_id}", body)
+
+    assert set_status("PAID").status_code == 400
+    assert set_status("VOIDED").status_code == 400  # a draft is deleted, not voided
+    assert set_status("AUTHORISED").json()["Invoices"][0]["Status"] == "AUTHORISED"
+    assert set_status("DELETED").status_code == 400  # an authorised one is voided
+    assert set_status("VOIDED").json()["Invoices"][0]["Status"] == "VOIDED"
+    again = set_status("AUTHORISED")
+    assert again.status_code == 400
+    assert "not of valid status" in again.json()["Elements"][0]["ValidationErrors"][0]["Message"]
+    no_account = invoice_body(alice["ContactID"])
+    del no_account["Invoices"][0]["LineItems"][0]["AccountCode"]
+    refused = xero.call("PUT", "Invoices", no_account)
+    assert refused.status_code == 400

@@ -99,8 +99,10 @@ def _document(org: XeroSandboxOrg, element: Element, existing: Obj | None, *, cr
     lines, sub_total, tax = lines_shape(org, data.get("LineItems"), amount_types, errors)
     if status == "AUTHORISED" and not lines:
         errors.append("At least one line item is required to approve the document")
+    if status == "AUTHORISED" and any(not line.get("AccountCode") for line in lines):
+        errors.append("An account code must be specified on each line of an approved document")
     number = data.get(number_key)
-    if number:
+    if number and kind_type in ("ACCREC", "ACCRECCREDIT"):  # Xero allows repeats on bills
         clash = object_find(org, kind, **{number_key: number, "Type": kind_type})
         if clash is not None and (existing is None or clash.pk != existing.pk):
             errors.append(f"{'Credit Note' if credit else 'Invoice'} # must be unique.")
@@ -157,6 +159,8 @@ def _check_change(before: Element, element: Element, errors: list[str], *, credi
         errors.append(
             "This document cannot be edited as it is not of valid status for modification"
         )
+    elif wanted not in (*OPEN, "VOIDED", "DELETED"):
+        errors.append(f"Status {wanted} cannot be set over the API")
     elif wanted == "VOIDED" and (status != "AUTHORISED" or settled):
         errors.append("Only AUTHORISED documents without payments or allocations can be voided")
     elif wanted == "DELETED" and status not in ("DRAFT", "SUBMITTED"):
