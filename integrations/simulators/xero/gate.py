@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -69,6 +70,7 @@ def xero_api(view: View) -> View:
             response = _answer(request, org, verdict, view, kwargs)
         for name, value in verdict.headers.items():
             response[name] = value
+        response["Xero-Correlation-Id"] = str(uuid.uuid4())
         return response
 
     return wrapped

@@ -76,6 +76,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def token(request: HttpRequest) -> JsonResponse:
+    # One transaction: a code or refresh token is spent only if its successors are issued.
+    with transaction.atomic():
+        return _token(request)
+
+
+def _token(request: HttpRequest) -> JsonResponse:
     client_id, secret = tokens.client_credentials(request)
     if not tokens.client_valid(client_id, secret):
         return oauth_error("invalid_client", 401)
