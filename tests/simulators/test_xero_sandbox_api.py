@@ -280,7 +280,7 @@ def test_answers_read_back_through_the_sdks_models(xero) -> None:
             ]
         },
     )
-    test_bank_transactions_and_manual_journals(xero)
+    test_bank_transactions_and_manual_journals(xero)  # creates one of each
     for resource in (
         "Contacts",
         "Invoices",
