@@ -23,6 +23,9 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings as django_settings
 from django.db import connection
 
+# A throwaway Redis as the broker and real Celery workers (tests/integrations' fixtures).
+from tests.integrations.conftest import redis_server, start_worker  # noqa: F401
+
 REDIRECT_URI = "http://127.0.0.1:9/xero/callback"  # never fetched: tests read the redirect
 SCOPE = (
     "openid profile email offline_access accounting.transactions accounting.contacts "
