@@ -348,6 +348,22 @@ KYC_SANDBOX_TIMEOUT_SECONDS = env_int("KYC_SANDBOX_TIMEOUT_SECONDS", 10, minimum
 KYC_SANDBOX_LATENCY_SECONDS = env_int("KYC_SANDBOX_LATENCY_SECONDS", 2, minimum=0)
 # The share of checks that come back "consider" (a human must look) rather than "clear".
 KYC_SANDBOX_CONSIDER_PERCENT = env_int("KYC_SANDBOX_CONSIDER_PERCENT", 0, minimum=0)
+# The Xero sandbox (integrations/simulators/xero, docs/xero-sandbox.md): Xero's identity
+# server, Accounting API and webhooks, served under /sandbox/xero/. Its OAuth client, the key
+# it signs webhooks with, where it sends them, token lifetime and per-tenant limits.
+XERO_SANDBOX_BASE_URL = env_str("XERO_SANDBOX_BASE_URL", f"{FINTECH_BASE_URL}/sandbox/xero").rstrip(
+    "/"
+)
+XERO_SANDBOX_CLIENT_ID = env_str("XERO_SANDBOX_CLIENT_ID", "" if PRODUCTION else "xero-sandbox-app")
+XERO_SANDBOX_CLIENT_SECRET = _partner_secret(
+    "XERO_SANDBOX_CLIENT_SECRET", "xero-sandbox-client", enabled=False
+)
+XERO_SANDBOX_WEBHOOK_URL = env_str("XERO_SANDBOX_WEBHOOK_URL", f"{FINTECH_BASE_URL}/webhooks/xero/")
+XERO_SANDBOX_ACCESS_TOKEN_SECONDS = env_int("XERO_SANDBOX_ACCESS_TOKEN_SECONDS", 1800, minimum=1)
+# Xero's limits per tenant (a tenant's own settings, over the control endpoint, win).
+XERO_SANDBOX_RATE_PER_MINUTE = env_int("XERO_SANDBOX_RATE_PER_MINUTE", 60, minimum=1)
+XERO_SANDBOX_RATE_PER_DAY = env_int("XERO_SANDBOX_RATE_PER_DAY", 5000, minimum=1)
+XERO_SANDBOX_CONCURRENT_LIMIT = env_int("XERO_SANDBOX_CONCURRENT_LIMIT", 5, minimum=1)
 
 # The sync engine (integrations/sync/): accounting, ERP and CRM connectors' jobs.
 # A job's claim: above the longest job (a look-up and a write, each XERO_TIMEOUT_SECONDS).
@@ -356,21 +372,26 @@ SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 10, minimum=1)
 # Xero (integrations/connectors/accounting/xero/). Locally: the sandbox this project serves
 # under /sandbox/xero/. In production set the real endpoints and the app's credentials.
 XERO_CONNECTOR = env_choice("XERO_CONNECTOR", _default_connector, ("sandbox", "live", "none"))
-_xero_sandbox = f"{FINTECH_BASE_URL}/sandbox/xero"
+_xero_sandbox = XERO_SANDBOX_BASE_URL
 XERO_AUTHORIZE_URL = env_str("XERO_AUTHORIZE_URL", f"{_xero_sandbox}/identity/connect/authorize")
 XERO_TOKEN_URL = env_str("XERO_TOKEN_URL", f"{_xero_sandbox}/identity/connect/token")
 XERO_REVOKE_URL = env_str("XERO_REVOKE_URL", f"{_xero_sandbox}/identity/connect/revocation")
 XERO_CONNECTIONS_URL = env_str("XERO_CONNECTIONS_URL", f"{_xero_sandbox}/connections")
 XERO_API_URL = env_str("XERO_API_URL", f"{_xero_sandbox}/api.xro/2.0").rstrip("/")
-XERO_CLIENT_ID = _partner_secret(
-    "XERO_CLIENT_ID", "xero-client-id", enabled=XERO_CONNECTOR != "none"
+# The app's credentials: the sandbox's own app locally; required for the live Xero.
+_xero_live = XERO_CONNECTOR == "live"
+XERO_CLIENT_ID = (
+    env_required("XERO_CLIENT_ID")
+    if _xero_live
+    else env_str("XERO_CLIENT_ID", XERO_SANDBOX_CLIENT_ID)
 )
-XERO_CLIENT_SECRET = _partner_secret(
-    "XERO_CLIENT_SECRET", "xero-client-secret", enabled=XERO_CONNECTOR != "none"
+XERO_CLIENT_SECRET = (
+    env_required("XERO_CLIENT_SECRET")
+    if _xero_live
+    else env_str("XERO_CLIENT_SECRET", XERO_SANDBOX_CLIENT_SECRET)
 )
-XERO_WEBHOOK_KEY = _partner_secret(
-    "XERO_WEBHOOK_KEY", "xero-webhook-key", enabled=XERO_CONNECTOR != "none"
-)
+# The key Xero signs its webhooks with (the sandbox signs with the same one locally).
+XERO_WEBHOOK_KEY = _partner_secret("XERO_WEBHOOK_KEY", "xero-webhook-key", enabled=_xero_live)
 XERO_SCOPES = env_str(
     "XERO_SCOPES",
     "offline_access accounting.transactions accounting.contacts accounting.settings.read",

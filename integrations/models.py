@@ -340,6 +340,153 @@ class SandboxKycCheck(SimulatorStep):
         return f"sandbox check {self.id} ({self.status} {self.result})"
 
 
+# --- the Xero sandbox (integrations/simulators/xero) --------------------------------------
+
+
+class XeroSandboxOrg(models.Model):
+    """A Xero organisation (a tenant) in the sandbox, with the faults and limits it shows."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)  # Xero's tenantId
+    name = models.CharField(max_length=200)
+    short_code = models.CharField(max_length=20)
+    base_currency = models.CharField(max_length=3, default="GBP")
+    # Enabled currencies, the base one included (Xero's multi-currency).
+    currencies = models.JSONField(default=list)
+    # Steering (control endpoint); null limits fall back to the XERO_SANDBOX_* settings.
+    latency_ms = models.PositiveIntegerField(default=0)
+    error_429_percent = models.PositiveSmallIntegerField(default=0)
+    error_5xx_percent = models.PositiveSmallIntegerField(default=0)
+    rate_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    rate_per_day = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Webhooks also for the changes an app makes over the API (real Xero sends them too).
+    webhooks_on_api_changes = models.BooleanField(default=False)
+    # The last webhook event sequence number given out.
+    event_sequence = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"sandbox Xero org {self.name}"
+
+
+class XeroSandboxConnection(models.Model):
+    """An app's connection to an org (Xero's /connections entry)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    org = models.ForeignKey(XeroSandboxOrg, on_delete=models.CASCADE, related_name="connections")
+    client_id = models.CharField(max_length=100)
+    # Shared by the connections one authorization made (Xero's authEventId).
+    auth_event_id = models.UUIDField(default=uuid.uuid4)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "client_id"], name="xero_sandbox_conn_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} -> {self.org_id}"
+
+
+class XeroSandboxGrant(models.Model):
+    """An authorization code, a refresh token or an access token; only its hash is kept.
+    Codes and refresh tokens are single-use (`used_at`)."""
+
+    class Kind(models.TextChoices):
+        CODE = "code", "Authorization code"
+        ACCESS = "access", "Access token"
+        REFRESH = "refresh", "Refresh token"
+
+    token_hash = models.CharField(primary_key=True, max_length=64)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    client_id = models.CharField(max_length=100)
+    scope = models.CharField(max_length=1000, blank=True)
+    redirect_uri = models.CharField(max_length=2000, blank=True)
+    code_challenge = models.CharField(max_length=200, blank=True)
+    # Every token descended from one authorization (revoked together).
+    family = models.UUIDField(default=uuid.uuid4)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["client_id", "kind"], name="xero_sandbox_grant_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.client_id}"
+
+
+class XeroSandboxObject(models.Model):
+    """One Xero object (Account, Contact, Invoice, CreditNote, BankTransaction, Payment,
+    ManualJournal) as the API answers it (`data`, in Xero's JSON form)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    org = models.ForeignKey(XeroSandboxOrg, on_delete=models.CASCADE, related_name="xero_objects")
+    kind = models.CharField(max_length=30)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["org", "kind"], name="xero_sandbox_obj_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"sandbox Xero {self.kind} {self.id}"
+
+
+class XeroSandboxIdempotency(models.Model):
+    """A write's Idempotency-Key: the first request's hash and answer, replayed for the same
+    key (a different body with the same key is refused)."""
+
+    org = models.ForeignKey(XeroSandboxOrg, on_delete=models.CASCADE)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # null: in flight
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "key"], name="xero_sandbox_idem_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} {self.key}"
+
+
+class XeroSandboxWebhook(SimulatorStep):
+    """A webhook the sandbox owes the app: its exact body, signed and sent by a task at
+    `next_step_at`; not acknowledged, it is sent again with a growing delay, up to a limit."""
+
+    org = models.ForeignKey(XeroSandboxOrg, on_delete=models.CASCADE)
+    url = models.URLField(max_length=2000)
+    body = models.TextField()
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_step_at"],
+                name="xero_sandbox_hook_step_idx",
+                condition=models.Q(next_step_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sandbox Xero webhook {self.pk}"
+
+
 class IntegrationHealth(WebhookDelivery):
     """No table of its own: the admin's "Integration health" page (integrations/admin.py)
     hangs on it, so the page sits under Integrations and has a view permission that the

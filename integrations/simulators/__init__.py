@@ -4,12 +4,13 @@
 def register() -> None:
     """Called at start-up (integrations/registry.py): the simulators' step scans and tasks."""
     from integrations import registry
-    from integrations.models import SandboxKycCheck, SandboxPayout
+    from integrations.models import SandboxKycCheck, SandboxPayout, XeroSandboxWebhook
     from integrations.simulators import (
         kyc,
         payout,
         tasks,  # noqa: F401  (defines the Celery tasks)
     )
+    from integrations.simulators.xero import webhooks as xero_webhooks
 
     # The simulators' next steps (payout statuses, KYC results).
     registry.register_due_scan(
@@ -23,4 +24,10 @@ def register() -> None:
         task="integrations.sandbox_kyc_complete",
         model=SandboxKycCheck,
         due=kyc.check_steps_due,
+    )
+    registry.register_due_scan(
+        "sandbox_xero_webhooks",
+        task=xero_webhooks.TASK,
+        model=XeroSandboxWebhook,
+        due=xero_webhooks.webhook_steps_due,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from integrations.simulators import kyc, payout
+from integrations.simulators.xero import webhooks as xero_webhooks
 
 
 @shared_task(name="integrations.sandbox_payout_advance", ignore_result=True)
@@ -20,3 +21,8 @@ def sandbox_payout_advance(payout_id: str) -> str:
 @shared_task(name="integrations.sandbox_kyc_complete", ignore_result=True)
 def sandbox_kyc_complete(check_id: str) -> str:
     return kyc.check_complete(check_id=check_id)
+
+
+@shared_task(name="integrations.sandbox_xero_webhook_send", ignore_result=True)
+def sandbox_xero_webhook_send(webhook_id: str) -> str:
+    return xero_webhooks.webhook_send(webhook_id=webhook_id)

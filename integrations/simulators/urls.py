@@ -1,6 +1,6 @@
 """The partner simulators, served by this project for the sandbox (`/sandbox/...`)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from integrations.simulators import kyc, payout
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("payout-partner/payouts", payout.payout_create, name="payout-create"),
     path("payout-partner/payouts/<str:payout_id>", payout.payout_get, name="payout-get"),
     path("kyc-provider/checks", kyc.check_create, name="kyc-check-create"),
+    path("xero/", include("integrations.simulators.xero.urls")),
 ]

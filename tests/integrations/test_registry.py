@@ -21,6 +21,7 @@ STABLE_TASK_NAMES = {
     "integrations.sandbox_payout_advance",
     "integrations.sandbox_kyc_complete",
     "integrations.sync_job_run",
+    "integrations.sandbox_xero_webhook_send",
 }
 
 
@@ -60,6 +61,7 @@ def test_the_scanner_runs_every_package_scan_in_order() -> None:
         "xero_sandbox_autoconnect",
         "sandbox_payouts",
         "sandbox_kyc_checks",
+        "sandbox_xero_webhooks",
     ]
 
 
