@@ -63,6 +63,7 @@ class Role:
     meaning: str
     account_types: tuple[str, ...] = ()  # empty: any type
     required: bool = True
+    currency: str = ""  # a bank account in this currency only (empty: any)
 
 
 @dataclass(frozen=True)

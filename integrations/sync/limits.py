@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from fintech.core.metrics import metric_incr
 from integrations.errors import RateLimited
-from integrations.sync.models import Connection
+from integrations.sync.models import Connection, SyncJob
 
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
@@ -82,6 +82,13 @@ def connection_block(*, connection_id: int, seconds: float) -> None:
     Connection.objects.filter(pk=connection_id).update(
         blocked_until=Greatest(F("blocked_until"), Value(until))
     )
+    # Its waiting jobs are due when the block ends: the scanner publishes them then (a wake-up
+    # that arrived during the block found nothing to claim and is gone).
+    SyncJob.objects.filter(
+        connection_id=connection_id,
+        state__in=[SyncJob.State.PENDING, SyncJob.State.RETRY_SCHEDULED],
+        next_attempt_at__lt=until,
+    ).update(next_attempt_at=until)
 
 
 def call_limits_note(*, connection_id: int, minute_remaining: int | None) -> None:

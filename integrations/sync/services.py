@@ -90,8 +90,12 @@ def _prerequisite_ready() -> Q:
 
 
 def _ready(now: Any) -> Q:
+    # In flight counts too: with its lease lapsed (claims.lock_free), its worker died.
     return (
-        Q(state__in=[State.PENDING, State.RETRY_SCHEDULED], next_attempt_at__lte=now)
+        Q(
+            state__in=[State.PENDING, State.RETRY_SCHEDULED, State.IN_FLIGHT],
+            next_attempt_at__lte=now,
+        )
         & Q(connection__status=Connection.Status.ACTIVE)
         & (Q(connection__blocked_until__isnull=True) | Q(connection__blocked_until__lte=now))
     )
@@ -342,6 +346,10 @@ def mapping_problems(*, connection: Connection) -> list[str]:
             problems.append(
                 f"{role.name}: account {code} is of type {account.type}, "
                 f"expected {' or '.join(role.account_types)}"
+            )
+        elif role.currency and account.currency and account.currency != role.currency:
+            problems.append(
+                f"{role.name}: account {code} is in {account.currency}, not {role.currency}"
             )
     return problems
 

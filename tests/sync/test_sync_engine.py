@@ -312,3 +312,24 @@ def test_a_429_blocks_the_connection_until_retry_after(fake) -> None:
     assert 15 < caught.value.retry_after_seconds <= 21
     job = _job(connection)
     assert job.pk not in services.jobs_due()  # the scanner leaves a blocked queue alone
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(fake) -> None:
+    job = _job(mapped_connection(fake))
+    # A worker claimed it and died: in flight, its lease lapsed.
+    SyncJob.objects.filter(pk=job.pk).update(
+        state=State.IN_FLIGHT, locked_until=timezone.now() - timedelta(seconds=1), attempts=1
+    )
+    assert job.pk in services.jobs_due()
+    assert services.job_run(job_id=job.pk) == State.SYNCED
+    assert SyncJob.objects.get(pk=job.pk).attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_blocked_connection_makes_its_jobs_due_when_the_block_ends(fake) -> None:
+    connection = mapped_connection(fake)
+    job = _job(connection)
+    limits.connection_block(connection_id=connection.pk, seconds=30)
+    due = SyncJob.objects.get(pk=job.pk).next_attempt_at
+    assert due > timezone.now() + timedelta(seconds=25)  # the scanner publishes it then

@@ -128,7 +128,9 @@ def _fee_invoice(client: xero.XeroClient, context: JobContext) -> Synced | Skipp
 
 def _fx_margin(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
-    body = mapping.fx_margin_receipt(t, context.roles, contact_id=context.prerequisite_external_id)
+    body = mapping.fx_margin_receipt(
+        t, roles_in(context.roles, t.target_currency), contact_id=context.prerequisite_external_id
+    )
     return _make(
         client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
     )
@@ -136,7 +138,9 @@ def _fx_margin(client: xero.XeroClient, context: JobContext) -> Synced | Skipped
 
 def _fee_payment(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
-    body = mapping.fee_payment(t, context.roles, invoice_id=context.prerequisite_external_id)
+    body = mapping.fee_payment(
+        t, roles_in(context.roles, t.source_currency), invoice_id=context.prerequisite_external_id
+    )
     return _make(client, context.job, Write("Payments", "PaymentID", "Reference", body))
 
 
@@ -177,7 +181,10 @@ def _fee_credit_note(client: xero.XeroClient, context: JobContext) -> Synced | S
         )
     elif job.object_type == "refund":
         refund = mapping.credit_note_refund(
-            source, context.roles, credit_note_id=synced.external_id, amount_given=remaining
+            source,
+            roles_in(context.roles, t.source_currency),
+            credit_note_id=synced.external_id,
+            amount_given=remaining,
         )
         _make(client, job, Write("Payments", "PaymentID", "Reference", refund), step="refund")
     return synced
@@ -190,7 +197,9 @@ def _profile_id(contact_reference: str) -> int:
 def _fx_margin_reversal(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     source, t = _given_back(context.job)
     contact_id = _contact_id(context, _profile_id(t.contact.reference))
-    body = mapping.fx_margin_reversal(source, context.roles, contact_id=contact_id)
+    body = mapping.fx_margin_reversal(
+        source, roles_in(context.roles, t.target_currency), contact_id=contact_id
+    )
     return _make(
         client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
     )
@@ -198,7 +207,9 @@ def _fx_margin_reversal(client: xero.XeroClient, context: JobContext) -> Synced 
 
 def _funding(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     f = facts.funding_facts(entry_id=int(context.job.object_id))
-    body = mapping.funding_receipt(f, context.roles, contact_id=context.prerequisite_external_id)
+    body = mapping.funding_receipt(
+        f, roles_in(context.roles, f.currency), contact_id=context.prerequisite_external_id
+    )
     return _make(
         client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
     )
@@ -209,18 +220,21 @@ def _supplier_payout(client: xero.XeroClient, context: JobContext) -> Synced | S
     names a bill, else spend money with the fee as its own line."""
     job = context.job
     t = facts.transfer_facts(transfer_id=_transfer_id(job))
+    mapped = roles_in(context.roles, t.source_currency)
     bill = (
         client.find("Invoices", field="InvoiceNumber", value=t.bill_reference)
         if t.bill_reference
         else None
     )
     if bill is None:
-        body = mapping.supplier_payout(t, context.roles, bill_id=None)
+        body = mapping.supplier_payout(t, mapped, bill_id=None)
         return _make(client, job, Write("BankTransactions", "BankTransactionID", "Reference", body))
-    body = mapping.supplier_payout(t, context.roles, bill_id=str(bill["InvoiceID"]))
+    body = mapping.supplier_payout(
+        t, roles_in(context.roles, t.target_currency), bill_id=str(bill["InvoiceID"])
+    )
     synced = _make(client, job, Write("Payments", "PaymentID", "Reference", body))
     if t.fee_minor > 0:
-        fee = mapping.bank_fee_spend(t, context.roles, provider_name=settings.PLATFORM_NAME)
+        fee = mapping.bank_fee_spend(t, mapped, provider_name=settings.PLATFORM_NAME)
         _make(
             client,
             job,
@@ -232,7 +246,7 @@ def _supplier_payout(client: xero.XeroClient, context: JobContext) -> Synced | S
 
 def _customer_funding(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     f = facts.funding_facts(entry_id=int(context.job.object_id))
-    body = mapping.customer_funding_receipt(f, context.roles)
+    body = mapping.customer_funding_receipt(f, roles_in(context.roles, f.currency))
     return _make(
         client, context.job, Write("BankTransactions", "BankTransactionID", "Reference", body)
     )
@@ -274,22 +288,54 @@ ACTIONS: dict[str, Callable[[xero.XeroClient, JobContext], Synced | Skipped]] = 
 PER_OBJECT_PLATFORM_ROLES = ("client_money", "fee_revenue", "fx_margin_revenue", "customer_funds")
 
 
+# Bank roles: Xero keeps one bank account per currency, and a bank transaction must be in its
+# account's currency. `client_money` (or `wallet_bank`) is the base currency's; a
+# `client_money:EUR` row maps the EUR one. A currency without its own row uses the base one,
+# and Xero refuses a transaction in another currency with its reason (the job fails, visibly).
+BANK_ROLES = ("client_money", "wallet_bank")
+
+
+def _per_currency(connection: Connection, role: Role) -> list[Role]:
+    others = sorted(set(connection.currencies or []) - {connection.base_currency})
+    return [
+        Role(
+            f"{role.name}:{currency}",
+            f"{role.meaning}, in {currency}",
+            role.account_types,
+            required=False,
+            currency=currency,
+        )
+        for currency in others
+    ]
+
+
 def roles_for(connection: Connection) -> tuple[Role, ...]:
     """The account-mapping rows of a connection, required where its jobs post to them."""
-    if connection.owner == Connection.Owner.PROFILE:
-        return tuple(
-            Role(r.name, r.meaning, r.account_types, required=True) for r in roles.ROLES_CUSTOMER
-        )
     journal = connection.mode == Connection.Mode.DAILY_JOURNAL
-    return tuple(
-        Role(
-            r.name,
-            r.meaning,
-            r.account_types,
-            required=journal or r.name in PER_OBJECT_PLATFORM_ROLES,
+    customer = connection.owner == Connection.Owner.PROFILE
+    result: list[Role] = []
+    for spec in roles.ROLES_CUSTOMER if customer else roles.ROLES_PLATFORM:
+        required = customer or journal or spec.name in PER_OBJECT_PLATFORM_ROLES
+        role = Role(
+            spec.name,
+            spec.meaning,
+            spec.account_types,
+            required=required,
+            currency=connection.base_currency if spec.name in BANK_ROLES else "",
         )
-        for r in roles.ROLES_PLATFORM
-    )
+        result.append(role)
+        if spec.name in BANK_ROLES:
+            result.extend(_per_currency(connection, role))
+    return tuple(result)
+
+
+def roles_in(mapped: dict[str, str], currency: str) -> dict[str, str]:
+    """The mapping as a transaction in `currency` sees it: its currency's bank accounts."""
+    resolved = dict(mapped)
+    for bank in BANK_ROLES:
+        if f"{bank}:{currency}" in mapped:
+            resolved[bank] = mapped[f"{bank}:{currency}"]
+    return resolved
 
 
 class XeroAdapter:

@@ -32,6 +32,8 @@ SANDBOX_MAPPING = {
     "fee_revenue": "200",
     "fx_margin_revenue": "270",
     "client_money": "091",
+    "client_money:EUR": "092",
+    "client_money:USD": "093",
     "customer_funds": "810",
     "payout_clearing": "820",
     "wallet_bank": "090",
@@ -53,6 +55,7 @@ def connect_by_redirect(*, connection: Connection, authorization_url: str) -> Co
 
 
 def mapping_apply(*, connection: Connection, mapping: dict[str, str]) -> None:
+    connection = Connection.objects.get(pk=connection.pk)  # its currencies, as just fetched
     for role in services.adapter_for(connection.provider).roles(connection=connection):
         if role.name in mapping:
             services.mapping_set(
