@@ -317,9 +317,13 @@ def test_a_429_blocks_the_connection_until_retry_after(fake) -> None:
 @pytest.mark.django_db
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(fake) -> None:
     job = _job(mapped_connection(fake))
-    # A worker claimed it and died: in flight, its lease lapsed.
+    # A worker claimed it a lease ago and died: in flight, its lease lapsed.
+    long_ago = timezone.now() - timedelta(seconds=services.lease_seconds() + 1)
     SyncJob.objects.filter(pk=job.pk).update(
-        state=State.IN_FLIGHT, locked_until=timezone.now() - timedelta(seconds=1), attempts=1
+        state=State.IN_FLIGHT,
+        locked_until=timezone.now() - timedelta(seconds=1),
+        enqueued_at=long_ago,
+        attempts=1,
     )
     assert job.pk in services.jobs_due()
     assert services.job_run(job_id=job.pk) == State.SYNCED
