@@ -462,3 +462,7 @@ class IntegrationHealthAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "counters": counters,
         }
         return TemplateResponse(request, "admin/integrations/health.html", context)
+
+
+# The sync engine's screens (connections, the failed-sync queue, mismatches) live beside it.
+from integrations.sync import admin as sync_admin  # noqa: E402, F401
