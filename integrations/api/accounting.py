@@ -151,6 +151,7 @@ class AccountingConnectionDetailApi(ApiView):
 class AccountingSyncStatusApi(ApiView):
     required_scopes = {"GET": (scopes.ACCOUNTING_SYNC,)}
     http_method_names = ["get", "head"]
+    looks_up_by_query = True  # another business's transfer is a 404 (documented)
 
     class QuerySerializer(StrictInputSerializer):
         object_type = serializers.ChoiceField(choices=selectors.OBJECT_TYPES)
