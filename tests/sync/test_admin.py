@@ -9,7 +9,7 @@ from django.urls import reverse
 from fintech.core.models import AuditEvent
 from integrations.sync.models import Connection, SyncJob, SyncMismatch
 from tests.integrations.conftest import create_transfer
-from tests.sync.conftest import OPS, connect, job_through, reload, state_of
+from tests.sync.conftest import OPS, connect, job_through, reload, staff, state_of
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +273,40 @@ def test_the_oauth_state_of_the_admin_reconnect_is_single_use(fiona, alice_books
     again = fiona.get("/integrations/oauth/callback/", {"state": state, "code": "good"})
     assert again.status_code == 400
     assert OPS.label  # the fixtures' actor is distinct from fiona's
+
+
+def test_roles_finance_operates_engineering_sees_connections_only() -> None:
+    from tests.core.test_staff_groups import perms
+
+    finance, engineering = perms("finance"), perms("engineering")
+    for permission in (
+        "integrations.change_syncjob",
+        "integrations.change_syncmismatch",
+        "integrations.change_accountmapping",
+        "integrations.change_accountingconnection",
+    ):
+        assert permission in finance, permission
+        assert permission not in engineering, permission
+    assert "integrations.view_accountingconnection" in engineering
+    assert not {
+        p for p in engineering if p.endswith(("_syncjob", "_syncmismatch", "_accountmapping"))
+    }
+    assert "integrations.view_webhookdelivery" in engineering  # the rest of integrations stays
+
+
+def test_the_connection_page_has_the_operators_buttons(fiona, alice_books) -> None:
+    page = fiona.get(connection_page("change", alice_books)).content.decode()
+    for text in ("Account mapping", "Disconnect…", "Reconnect", "Refresh chart of accounts"):
+        assert text in page, text
+    assert "Connect books…" in fiona.get(reverse(CONNECTIONS)).content.decode()
+    fiona.force_login(staff("erin", "engineering"))
+    page = fiona.get(connection_page("change", alice_books)).content.decode()
+    for text in ("Account mapping", "Disconnect…", "Reconnect", "Refresh chart of accounts"):
+        assert text not in page, text
+
+
+def test_the_object_link_opens_the_transfer(fiona, failed_job, client, ops) -> None:
+    client.force_login(ops)
+    page = client.get(f"/admin/transfers/transfer/?reference={failed_job.object_id}")
+    assert page.status_code == 200
+    assert failed_job.object_id in page.content.decode()
