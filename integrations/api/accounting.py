@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,12 +16,17 @@ from fintech.api.idempotency import idempotent
 from fintech.api.pagination import ApiCursorPagination
 from fintech.api.serializers import ResponseSerializer, StrictInputSerializer
 from fintech.api.views.base import ApiView
-from fintech.core.errors import FieldError, ServiceUnavailable, ValidationFailed
+from fintech.core.errors import Conflict, FieldError, ServiceUnavailable, ValidationFailed
 from integrations.errors import IntegrationError
 from integrations.ssrf import UnsafeUrl
 from integrations.sync import selectors, services
 from integrations.sync.adapters import providers
 from integrations.sync.models import Connection
+
+
+class TenantOutputSerializer(ResponseSerializer):
+    tenant_id = serializers.CharField()
+    name = serializers.CharField()
 
 
 class ConnectionOutputSerializer(ResponseSerializer):
@@ -38,7 +43,18 @@ class ConnectionOutputSerializer(ResponseSerializer):
     mapping_complete = serializers.SerializerMethodField(
         help_text="every required account is mapped to an active account of the right type"
     )
+    available_tenants = serializers.SerializerMethodField(
+        help_text="the organisations your sign-in reaches (choose one when the status is "
+        "select_tenant)"
+    )
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(TenantOutputSerializer(many=True))
+    def get_available_tenants(self, connection: Connection) -> list[dict[str, str]]:
+        return [
+            {"tenant_id": str(t.get("tenant_id", "")), "name": str(t.get("name", ""))}
+            for t in connection.available_tenants
+        ]
 
     def get_mapping_complete(self, connection: Connection) -> bool:
         try:
@@ -181,3 +197,48 @@ class AccountingSyncStatusApi(ApiView):
                 "jobs": SyncJobOutputSerializer.represent_many(rows),
             }
         )
+
+
+class AccountingConnectionTenantApi(ApiView):
+    required_scopes = {"POST": (scopes.ACCOUNTING_SYNC,)}
+
+    class InputSerializer(StrictInputSerializer):
+        tenant_id = serializers.CharField(
+            max_length=100, help_text="one of the connection's available_tenants"
+        )
+
+    @extend_schema(
+        operation_id="accounting_connections_choose_tenant",
+        request=InputSerializer,
+        responses=ConnectionOutputSerializer,
+        description="Your sign-in reaches several organisations (status `select_tenant`): "
+        "choose the one to sync with. Once chosen it stays; to change it, disconnect and "
+        "connect again.",
+    )
+    @idempotent
+    def post(self, request: Request, connection_id: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        connection = selectors.connection_get_for_profile(
+            profile=self.profile, connection_id=connection_id
+        )
+        if connection.status != Connection.Status.SELECT_TENANT:
+            # Why not on an active connection: its synced objects live in the organisation
+            # chosen; moving it would send the next ones elsewhere.
+            raise Conflict(f"the connection is {connection.get_status_display().lower()}")
+        tenant_id = data.validated_data["tenant_id"]
+        if tenant_id not in {t.get("tenant_id") for t in connection.available_tenants}:
+            raise ValidationFailed(
+                [FieldError("tenant_id", "unknown_tenant", "not one of available_tenants")]
+            )
+        try:
+            connection = services.connection_tenant_choose(
+                actor=self.caller.actor, connection_id=connection.pk, tenant_id=tenant_id
+            )
+        except IntegrationError:
+            # Chosen and active; only fetching their chart of accounts failed (finance
+            # refreshes it): the answer is the connection as it now is.
+            connection = selectors.connection_get_for_profile(
+                profile=self.profile, connection_id=connection.pk
+            )
+        return Response(ConnectionOutputSerializer.represent(connection))

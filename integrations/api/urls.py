@@ -40,6 +40,11 @@ urlpatterns += [
         name="accounting-connection",
     ),
     path(
+        "accounting/connections/<str:connection_id>/tenant",
+        accounting.AccountingConnectionTenantApi.as_view(),
+        name="accounting-connection-tenant",
+    ),
+    path(
         "accounting/sync-status",
         accounting.AccountingSyncStatusApi.as_view(),
         name="accounting-sync-status",

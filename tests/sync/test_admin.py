@@ -172,14 +172,21 @@ def test_the_queue_and_its_filters_load(fiona, failed_job, alice_books) -> None:
 
 
 def test_the_queue_is_one_page_of_queries_whatever_its_length(
-    fiona, alice_books, alice, django_assert_max_num_queries
+    fiona, alice_books, bob, django_assert_max_num_queries
 ) -> None:
-    for n in range(12):
-        job_through(alice_books, object_type="transfer", object_id=f"TR{n:04d}", action="fail")
+    # Three connections (alice's, bob's, the platform's), each with failed jobs.
+    for connection in (alice_books, connect(bob), connect(None)):
+        for n in range(6):
+            job_through(connection, object_type="transfer", object_id=f"TR{n:04d}", action="fail")
+        SyncMismatch.objects.create(
+            connection=connection, kind=SyncMismatch.Kind.MISSING, detail="not there"
+        )
     with django_assert_max_num_queries(20):
         assert fiona.get(reverse(JOBS)).status_code == 200
     with django_assert_max_num_queries(20):
         assert fiona.get(reverse(CONNECTIONS)).status_code == 200
+    with django_assert_max_num_queries(20):
+        assert fiona.get(reverse(MISMATCHES)).status_code == 200
 
 
 def test_retry_asks_for_a_reason_then_queues_the_job(fiona, failed_job) -> None:

@@ -210,3 +210,27 @@ def test_callback_without_a_state_or_code(client) -> None:
     page = client.get(CALLBACK)
     assert page.status_code == 400
     assert b"incomplete" in page.content
+
+
+def test_choose_the_organisation_when_the_sign_in_reaches_several(
+    alice_api, fakebooks, client, carol
+) -> None:
+    from integrations.sync.adapters import Tenant
+
+    fakebooks.tenant_list = [Tenant("t-1", "Alice Books"), Tenant("t-2", "Alice Holdings")]
+    started = body(alice_api.post("/accounting/connections", {"provider": PROVIDER}))
+    page = client.get(CALLBACK, {"state": state_of(started["authorization_url"]), "code": "ok"})
+    assert b"choose the organisation" in page.content
+    detail = body(alice_api.get(f"/accounting/connections/{started['id']}"))
+    assert detail["status"] == "select_tenant"
+    assert [t["name"] for t in detail["available_tenants"]] == ["Alice Books", "Alice Holdings"]
+    path = f"/accounting/connections/{started['id']}/tenant"
+    carol_api = api_for(client, issue_client(carol, [ACCOUNTING_SYNC]))
+    assert carol_api.post(path, {"tenant_id": "t-2"}).status_code == 404
+    refused = alice_api.post(path, {"tenant_id": "t-9"})
+    assert refused.status_code == 400
+    assert body(refused)["errors"][0]["field"] == "tenant_id"
+    chosen = alice_api.post(path, {"tenant_id": "t-2"})
+    assert chosen.status_code == 200, chosen.content
+    assert (body(chosen)["status"], body(chosen)["tenant_name"]) == ("active", "Alice Holdings")
+    assert alice_api.post(path, {"tenant_id": "t-1"}).status_code == 409  # it stays
