@@ -302,6 +302,10 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
             "can_map": request.user.has_perm("integrations.view_accountmapping"),
             **(extra_context or {}),
         }
+        connection = self.get_object(request, object_id) if object_id else None
+        if connection is not None and not self._sees_customers(request):
+            # The page's title and breadcrumb name the connection without its organisation.
+            context["subtitle"] = f"#{connection.pk} {connection.provider} ({connection.owner})"
         token = _viewer.set(request)
         try:
             response = super().changeform_view(request, object_id, form_url, context)
@@ -311,6 +315,28 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
 
     def _can_operate(self, request: HttpRequest | None) -> bool:
         return request is not None and self.has_change_permission(request)
+
+    # Engineering sees the machinery, not whose books: the organisation's name, the
+    # organisations offered and who connected it are for those who may see customers.
+    CUSTOMER_FIELDS = ("tenant_name", "tenants_display", "created_by")
+
+    def _sees_customers(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("customers.view_profile"))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        if self._sees_customers(request):
+            return columns
+        return ["tenant_id" if c == "tenant_name" else c for c in columns]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if self._sees_customers(request):
+            return fields
+        return [f for f in fields if f not in self.CUSTOMER_FIELDS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj)
 
     # --- actions ---------------------------------------------------------------------------
 

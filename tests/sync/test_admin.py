@@ -70,7 +70,11 @@ def test_engineering_sees_connections_but_no_jobs_mismatches_or_mapping(
     page = eddie.get(reverse(CONNECTIONS))
     assert page.status_code == 200
     assert "Alice Trading" not in page.content.decode()  # the customer's name is not his
-    assert eddie.get(connection_page("change", alice_books)).status_code == 200
+    assert "Alice Books" not in page.content.decode()  # nor their organisation's
+    assert "t-1" in page.content.decode()  # its id is enough to tell connections apart
+    detail = eddie.get(connection_page("change", alice_books))
+    assert detail.status_code == 200
+    assert "Alice Books" not in detail.content.decode()
     assert eddie.get(reverse(JOBS)).status_code == 403
     assert eddie.get(reverse(MISMATCHES)).status_code == 403
     assert eddie.get(connection_page("mapping", alice_books)).status_code == 403
