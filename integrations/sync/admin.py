@@ -30,6 +30,7 @@ from django.utils.http import urlencode
 from fintech.core.errors import DomainError
 from fintech.core.services import Actor
 from fintech.customers.admin_helpers import action_with_reason, actor_for_request
+from fintech.customers.models import Profile
 from integrations.errors import IntegrationError
 from integrations.ssrf import UnsafeUrl
 from integrations.sync import selectors, services
@@ -102,6 +103,12 @@ class ConnectForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["provider"].choices = [(p, p) for p in providers()]  # type: ignore[attr-defined]
+
+    def clean_profile_id(self) -> int | None:
+        profile_id: int | None = self.cleaned_data.get("profile_id")
+        if profile_id is not None and not Profile.objects.filter(pk=profile_id).exists():
+            raise forms.ValidationError(f"no profile {profile_id}")
+        return profile_id
 
 
 class ReasonOnlyForm(forms.Form):

@@ -115,6 +115,12 @@ def test_reconnect_sends_the_operator_to_the_provider(fiona, alice_books, fakebo
     )
     assert started["Location"].startswith(f"{fakebooks.base}/authorize?")
     assert Connection.objects.filter(owner=Connection.Owner.PLATFORM).count() == 1
+    form = fiona.post(
+        reverse("admin:integrations_accountingconnection_connect"),
+        {"provider": "fakebooks", "profile_id": "999999"},
+    )
+    assert form.status_code == 200
+    assert b"no profile 999999" in form.content
 
 
 def test_choose_organisation_when_the_grant_reaches_several(fiona, fakebooks, alice) -> None:
