@@ -25,6 +25,8 @@ urlpatterns = [
     # Inbound partner webhooks and the partners' sandbox simulators (integrations).
     path("webhooks/", include("integrations.inbound.urls")),
     path("sandbox/", include("integrations.simulators.urls")),
+    # The browser's return from an accounting provider's consent page (integrations/sync).
+    path("integrations/oauth/", include("integrations.sync.urls")),
     path("health/", health, name="health"),
     # Prometheus counters and gauges (integrations/README.md), staff or METRICS_TOKEN only.
     path("metrics", include("integrations.observability.urls")),

@@ -36,7 +36,7 @@ from integrations.models import (
     WebhookEndpoint,
 )
 from integrations.observability.metrics import counters_by_name
-from integrations.observability.selectors import integration_gauges
+from integrations.observability.selectors import integration_gauges, sync_connection_health
 from integrations.webhooks import services as webhooks
 
 
@@ -458,7 +458,13 @@ class IntegrationHealthAdmin(ReadOnlyMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Integration health",
-            "gauges": integration_gauges(),
+            # Per-connection gauges are the sync table below, one row per connection.
+            "gauges": [gauge for gauge in integration_gauges() if not gauge.labels],
+            "sync_connections": sync_connection_health(),
             "counters": counters,
         }
         return TemplateResponse(request, "admin/integrations/health.html", context)
+
+
+# The sync engine's screens (connections, the failed-sync queue, mismatches) live beside it.
+from integrations.sync import admin as sync_admin  # noqa: E402, F401

@@ -144,7 +144,9 @@ class ApiAutoSchema(AutoSchema):
 
     def _problem_statuses(self) -> list[str]:
         statuses = ["400", "401", "403", "429"]
-        if "{" in self.path:
+        # A path id, or a query naming an object (`looks_up_by_query` on the view), may be
+        # another business's or nobody's.
+        if "{" in self.path or getattr(self.view, "looks_up_by_query", False):
             statuses.append("404")
         if self.method == "POST":
             # 404 too: a body may name an id that is not there (a quote, a beneficiary).

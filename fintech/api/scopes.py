@@ -18,6 +18,7 @@ TRANSFERS_WRITE = "transfers:write"
 LEDGER_READ = "ledger:read"
 COMPLIANCE_READ = "compliance:read"
 WEBHOOKS_MANAGE = "webhooks:manage"
+ACCOUNTING_SYNC = "accounting:sync"
 
 SCOPES: dict[str, str] = {
     PROFILES_READ: "Read the business profile the application acts for",
@@ -31,6 +32,7 @@ SCOPES: dict[str, str] = {
     LEDGER_READ: "Read wallet statements",
     COMPLIANCE_READ: "Read the compliance (KYC/KYB) status",
     WEBHOOKS_MANAGE: "Manage webhook subscriptions",
+    ACCOUNTING_SYNC: "Connect accounting software and read the sync status of your objects",
 }
 
 ALL_SCOPES: tuple[str, ...] = tuple(SCOPES)

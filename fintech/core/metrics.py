@@ -31,6 +31,13 @@ COUNTERS: dict[str, str] = {
     "outbox_redispatched": "Outbox events handed out again by the scan after their lease lapsed",
     "outbox_recovered": "Outbox events fanned out after a re-dispatch (lost, then recovered)",
     "scan_republished": "Rows whose task message was lost, published again by scan_due, by kind",
+    # The sync engine (integrations/sync).
+    "sync_jobs": "Sync job runs finished, by provider and resulting state",
+    "sync_errors": "Sync job runs that failed, by connection and error class",
+    "sync_job_ms": "Milliseconds spent running sync jobs, by provider",
+    "sync_token_refreshes": "OAuth access tokens refreshed, by provider",
+    "sync_token_refresh_failures": "OAuth token refreshes that failed, by connection",
+    "sync_rate_limited": "Sync calls held back by the provider's call budget, by connection",
 }
 _LABELS = "|"
 

@@ -1,8 +1,9 @@
 """Staff roles as Django groups, with least privilege.
 
 Each role lists the permissions it holds as "app_label.codename" patterns; `*` matches
-any model. A migration creates the groups; `post_migrate` keeps them in step as new
-models (and their permissions) arrive, so a role never silently lacks a new screen.
+any model; a pattern starting with `!` takes away what the others gave. A migration creates
+the groups; `post_migrate` keeps them in step as new models (and their permissions) arrive,
+so a role never silently lacks a new screen.
 """
 
 from __future__ import annotations
@@ -16,6 +17,30 @@ VIEW_CUSTOMERS = [
     "beneficiaries.view_*",
     "quotes.view_*",
     "transfers.view_*",
+]
+
+# The sync engine (integrations/sync): jobs, mismatches and mappings name customers' objects
+# and books; connections are the machinery.
+SYNC_OPERATE = [
+    "integrations.view_accountingconnection",
+    "integrations.change_accountingconnection",
+    "integrations.view_syncjob",
+    "integrations.change_syncjob",
+    "integrations.view_syncmismatch",
+    "integrations.change_syncmismatch",
+    "integrations.view_accountmapping",
+    "integrations.change_accountmapping",
+    "integrations.view_externalaccount",
+]
+SYNC_CUSTOMER_DATA = [
+    "!integrations.*_syncjob",
+    "!integrations.*_syncmismatch",
+    "!integrations.*_accountmapping",
+    "!integrations.*_externalaccount",
+    "!integrations.*_oauthauthorization",
+    "!integrations.add_*connection",
+    "!integrations.change_*connection",
+    "!integrations.delete_*connection",
 ]
 
 STAFF_ROLES: dict[str, list[str]] = {
@@ -36,6 +61,7 @@ STAFF_ROLES: dict[str, list[str]] = {
         "ledger.view_*",
         "core.view_auditevent",
         "core.view_outboxevent",
+        *SYNC_OPERATE,
     ],
     # Keeps the machinery running: queues, schedules, events; no customer money actions and
     # no customer data (the audit trail names customers, their reasons and addresses).
@@ -46,6 +72,7 @@ STAFF_ROLES: dict[str, list[str]] = {
         "django_celery_beat.*",
         "transfers.view_transfer",
         "integrations.*",
+        *SYNC_CUSTOMER_DATA,  # sees connections (view), not the jobs, mismatches, mappings
     ],
     # Everything, including staff accounts and login lockouts (axes' attempts and logs).
     "admin": ["*.*"],
@@ -53,7 +80,11 @@ STAFF_ROLES: dict[str, list[str]] = {
 
 
 def _matches(label: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(label, pattern) for pattern in patterns)
+    allowed = [p for p in patterns if not p.startswith("!")]
+    denied = [p[1:] for p in patterns if p.startswith("!")]
+    return any(fnmatch.fnmatchcase(label, p) for p in allowed) and not any(
+        fnmatch.fnmatchcase(label, p) for p in denied
+    )
 
 
 def staff_groups_sync(apps: Any = None, **_: Any) -> None:

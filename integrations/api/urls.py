@@ -1,8 +1,9 @@
-"""/api/v1/webhooks...: mounted by fintech/urls.py before the API's own catch-all."""
+"""/api/v1/webhooks... and /api/v1/accounting...: mounted by fintech/urls.py before the API's
+own catch-all."""
 
 from django.urls import path
 
-from integrations.api import views
+from integrations.api import accounting, views
 
 app_name = "webhooks_api"
 
@@ -23,5 +24,29 @@ urlpatterns = [
         "webhooks/<str:endpoint_id>/deliveries",
         views.WebhookDeliveryListApi.as_view(),
         name="endpoint-deliveries",
+    ),
+]
+
+# Accounting connections and sync status (`accounting:sync`, integrations/api/accounting.py).
+urlpatterns += [
+    path(
+        "accounting/connections",
+        accounting.AccountingConnectionListCreateApi.as_view(),
+        name="accounting-connections",
+    ),
+    path(
+        "accounting/connections/<str:connection_id>",
+        accounting.AccountingConnectionDetailApi.as_view(),
+        name="accounting-connection",
+    ),
+    path(
+        "accounting/connections/<str:connection_id>/tenant",
+        accounting.AccountingConnectionTenantApi.as_view(),
+        name="accounting-connection-tenant",
+    ),
+    path(
+        "accounting/sync-status",
+        accounting.AccountingSyncStatusApi.as_view(),
+        name="accounting-sync-status",
     ),
 ]

@@ -46,8 +46,20 @@ class IntegrationsCollector(Collector):
             for labels, value in samples:
                 family.add_metric([labels.get(key, "") for key in label_names], value)
             yield family
+        # Gauges of one name (per connection, say) are one family with their labels.
+        families: dict[str, GaugeMetricFamily] = {}
         for gauge in integration_gauges():
-            yield GaugeMetricFamily(f"{PREFIX}{gauge.name}", gauge.help, value=gauge.value)
+            if not gauge.labels:
+                yield GaugeMetricFamily(f"{PREFIX}{gauge.name}", gauge.help, value=gauge.value)
+                continue
+            keys = sorted(gauge.labels)
+            gauge_family = families.get(gauge.name)
+            if gauge_family is None:
+                gauge_family = families[gauge.name] = GaugeMetricFamily(
+                    f"{PREFIX}{gauge.name}", gauge.help, labels=keys
+                )
+            gauge_family.add_metric([gauge.labels[key] for key in keys], gauge.value)
+        yield from families.values()
 
 
 def _allowed(request: HttpRequest) -> bool:

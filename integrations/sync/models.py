@@ -62,7 +62,8 @@ class Connection(models.Model):
     available_tenants = models.JSONField(default=list, blank=True)
     base_currency = models.CharField(max_length=3, blank=True)
     currencies = models.JSONField(default=list, blank=True)
-    # Tokens: encrypted like bank details; never shown, never logged.
+    # Tokens: encrypted like bank details; never shown, never logged. Nullable because the
+    # encrypted field stores an empty value as NULL (read back as None: "no token").
     access_token = EncryptedTextField(blank=True, null=True, default="")
     refresh_token = EncryptedTextField(blank=True, null=True, default="")
     token_expires_at = models.DateTimeField(null=True, blank=True)

@@ -119,7 +119,7 @@ def tokens_store(*, connection: Connection, token: dict[str, Any]) -> None:
     expires_in = int(token.get("expires_in") or 1800)
     connection.access_token = str(token["access_token"])
     # A provider that does not rotate answers without one: keep the one we have.
-    connection.refresh_token = str(token.get("refresh_token") or connection.refresh_token)
+    connection.refresh_token = str(token.get("refresh_token") or connection.refresh_token or "")
     connection.token_expires_at = timezone.now() + timedelta(seconds=expires_in)
     connection.scope = str(token.get("scope", connection.scope))[:2000]
     connection.token_refreshed_at = timezone.now()

@@ -35,8 +35,10 @@ from schemathesis.specs.openapi.checks import (
 from fintech.api.idempotency import KEY_PATTERN
 from fintech.quotes.services import quote_create
 from fintech.transfers.services import transfer_create
+from integrations.sync import adapters
 from tests.api.conftest import OPS, fund_wallet, issue_client
 from tests.builders import build_beneficiary, build_profile, build_user
+from tests.sync.conftest import FakeBooks
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -131,6 +133,16 @@ class Fuzzing:
     token: str
     # Real ids of alice's objects, so generated requests also reach the handlers' happy paths.
     path_parameters: dict[str, str]
+
+
+@pytest.fixture(autouse=True)
+def _an_accounting_provider():
+    """POST /accounting/connections takes the providers whose connector is installed: one
+    that starts a real OAuth dance (its authorization URL; nothing is called at the start)."""
+    adapter = FakeBooks(base="http://127.0.0.1:9")
+    adapters.register_adapter(adapter)
+    yield
+    adapters._adapters.pop(adapter.provider, None)
 
 
 @pytest.fixture
