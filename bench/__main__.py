@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.webhooks_inbound",
     "bench.webhooks_outbound",
     "bench.accounting_daily_movements",
+    "bench.accounting_sync",
 ]
 
 

@@ -18,8 +18,10 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 from fintech.core.errors import DomainError
@@ -137,7 +139,14 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("profile",)
     date_hierarchy = "created_at"
     inlines = (TransferTransitionInline,)
-    readonly_fields = ("source_display", "target_display", "fee_display", "rate_display", "age")
+    readonly_fields = (
+        "source_display",
+        "target_display",
+        "fee_display",
+        "rate_display",
+        "age",
+        "accounting_sync",
+    )
     fieldsets = (
         (
             None,
@@ -149,6 +158,7 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "customer_transaction_id",
                     "beneficiary",
                     "quote",
+                    "accounting_sync",
                 )
             },
         ),
@@ -179,6 +189,17 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Transfer | None = None) -> Any:
         return (*self.readonly_fields, "created_at")
+
+    @admin.display(description="accounting sync")
+    def accounting_sync(self, obj: Transfer) -> str:
+        """A link to its sync status (jobs, external references) in every connected system;
+        by URL name: the console's integrations pages are not imported here."""
+        try:
+            url = reverse("admin:integrations_syncjob_object_status")
+        except NoReverseMatch:
+            return "—"
+        query = urlencode({"object_type": "transfer", "object_id": obj.reference})
+        return format_html('<a href="{}?{}">sync status and external references</a>', url, query)
 
     @admin.display(description="customer pays", ordering="source_amount_minor")
     def source_display(self, obj: Transfer) -> str:

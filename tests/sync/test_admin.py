@@ -327,3 +327,14 @@ def test_the_object_link_opens_the_transfer(fiona, failed_job, client, ops) -> N
     page = client.get(f"/admin/transfers/transfer/?reference={failed_job.object_id}")
     assert page.status_code == 200
     assert failed_job.object_id in page.content.decode()
+
+
+def test_a_transfer_page_links_to_its_sync_status(fiona, failed_job, alice) -> None:
+    transfer = create_transfer(alice)
+    page = fiona.get(reverse("admin:transfers_transfer_change", args=[transfer.pk]))
+    status = reverse("admin:integrations_syncjob_object_status")
+    assert f"{status}?object_type=transfer&amp;object_id={transfer.reference}" in page.text
+    assert (
+        fiona.get(f"{status}?object_type=transfer&object_id={transfer.reference}").status_code
+        == 200
+    )
