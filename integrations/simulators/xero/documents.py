@@ -89,8 +89,8 @@ def _document(org: XeroSandboxOrg, element: Element, existing: Obj | None, *, cr
     data = {**before, **json_safe(element)}
     kind_type = data.get("Type")
     if kind_type in ("ACCPAY", "ACCPAYCREDIT"):
-        # Xero keeps Reference on sales documents only and drops it, silently, from bills
-        # (a bill's own number is its InvoiceNumber / CreditNoteNumber).
+        # Xero's API description: Reference is "ACCREC only" / "ACCRECCREDIT only"; a bill's
+        # is dropped (a bill is known by its InvoiceNumber / CreditNoteNumber).
         data.pop("Reference", None)
     if kind_type not in (CREDIT_TYPES if credit else INVOICE_TYPES):
         errors.append(f"Type {kind_type} is not valid for this document")
