@@ -132,6 +132,11 @@ def test_a_bill_a_credit_note_and_its_allocation(xero) -> None:
         invoice_body(supplier["ContactID"], Type="ACCPAY", InvoiceNumber="BILL-7", reference="B-7"),
     )["Invoices"][0]
     assert bill["Type"] == "ACCPAY"
+    # As at Xero, a bill keeps no Reference: it is found by its number.
+    assert "Reference" not in bill
+    assert xero.ok("GET", 'Invoices?where=Reference=="B-7"')["Invoices"] == []
+    by_number = xero.ok("GET", 'Invoices?where=InvoiceNumber=="BILL-7"')["Invoices"]
+    assert [b["InvoiceID"] for b in by_number] == [bill["InvoiceID"]]
     credit = {
         "CreditNotes": [
             {

@@ -88,6 +88,10 @@ def _document(org: XeroSandboxOrg, element: Element, existing: Obj | None, *, cr
             return _store(org, kind, id_key, existing, {**before, "Status": element["Status"]})
     data = {**before, **json_safe(element)}
     kind_type = data.get("Type")
+    if kind_type in ("ACCPAY", "ACCPAYCREDIT"):
+        # Xero's API description: Reference is "ACCREC only" / "ACCRECCREDIT only"; a bill's
+        # is dropped (a bill is known by its InvoiceNumber / CreditNoteNumber).
+        data.pop("Reference", None)
     if kind_type not in (CREDIT_TYPES if credit else INVOICE_TYPES):
         errors.append(f"Type {kind_type} is not valid for this document")
     status = data.get("Status") or "DRAFT"

@@ -4,7 +4,7 @@ another request is refused (400); the same key while the first is still running 
 The key is reserved by an INSERT committed before the work (a unique constraint per tenant
 and key decides between concurrent requests); the answer is stored in the transaction that
 does the work, so a replay never sees an answer whose work was rolled back. A reservation
-left by a worker that died is taken over after STALE_SECONDS."""
+left by a worker that died is taken over after STALE_SECONDS; keys are kept KEEP_HOURS."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from integrations.models import XeroSandboxIdempotency, XeroSandboxOrg
 from integrations.simulators.xero.responses import XeroValidationError, problem
 
 STALE_SECONDS = 60
+KEEP_HOURS = 24
 MAX_KEY_LENGTH = 200
 
 
@@ -41,6 +42,7 @@ def run_once(
     if len(key) > MAX_KEY_LENGTH:
         return problem(400, "Bad Request", "Idempotency-Key is too long")
     fingerprint = request_hash(request)
+    _expired_purge(org)
     stale = timezone.now() - timedelta(seconds=STALE_SECONDS)
     XeroSandboxIdempotency.objects.filter(
         org=org, key=key, status_code__isnull=True, created_at__lt=stale
@@ -78,6 +80,15 @@ def run_once(
         XeroSandboxIdempotency.objects.filter(pk=row.pk).delete()
         raise
     return response
+
+
+def _expired_purge(org: XeroSandboxOrg, *, batch: int = 100) -> None:
+    """Keys are kept KEEP_HOURS; older ones go, a bounded batch per write."""
+    cutoff = timezone.now() - timedelta(hours=KEEP_HOURS)
+    old = XeroSandboxIdempotency.objects.filter(org=org, created_at__lt=cutoff)
+    keys = list(old.values_list("pk", flat=True)[:batch])
+    if keys:
+        XeroSandboxIdempotency.objects.filter(pk__in=keys).delete()
 
 
 class _Undo(Exception):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -146,7 +146,9 @@ def lines_shape(
         discount = dec(line.get("DiscountRate"))
         expected = None
         if unit is not None:
-            expected = (quantity * dec(unit) * (1 - discount / 100)).quantize(Decimal("0.01"))
+            # Rounded half up to the cent (the sandbox's choice: Xero names no mode).
+            gross = quantity * dec(unit) * (1 - discount / 100)
+            expected = gross.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         given = line.get("LineAmount")
         amount = dec(given) if given is not None else (expected or Decimal(0))
         if given is not None and expected is not None and dec(given) != expected:

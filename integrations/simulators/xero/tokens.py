@@ -92,8 +92,16 @@ def pkce_matches(challenge: str, verifier: str) -> bool:
     return hmac.compare_digest(expected.encode(), challenge.encode())
 
 
+def grants_purge(*, batch: int = 500) -> int:
+    """Forget codes and tokens expired over a day ago, a bounded batch at a time."""
+    old = XeroSandboxGrant.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1))
+    keys = list(old.values_list("pk", flat=True)[:batch])
+    return XeroSandboxGrant.objects.filter(pk__in=keys).delete()[0] if keys else 0
+
+
 def tokens_issue(*, parent: XeroSandboxGrant) -> dict[str, object]:
     """A new access token (and a refresh token with `offline_access`), Xero's token answer."""
+    grants_purge()
     now = timezone.now()
     lifetime = settings.XERO_SANDBOX_ACCESS_TOKEN_SECONDS
     access = secrets.token_urlsafe(40)
