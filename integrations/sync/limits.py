@@ -95,6 +95,10 @@ def call_limits_note(*, connection_id: int, minute_remaining: int | None) -> Non
     """The provider told us how many calls remain this minute: trust it over our count."""
     if minute_remaining is None:
         return
-    Connection.objects.filter(pk=connection_id, minute_started_at__isnull=False).update(
-        minute_calls=Greatest(F("minute_calls"), F("calls_per_minute") - minute_remaining)
-    )
+    # Only when they count more calls than we do: usually nothing matches, and a statement
+    # that changes no row writes nothing (no commit to flush on the hot path).
+    Connection.objects.filter(
+        pk=connection_id,
+        minute_started_at__isnull=False,
+        minute_calls__lt=F("calls_per_minute") - minute_remaining,
+    ).update(minute_calls=F("calls_per_minute") - minute_remaining)

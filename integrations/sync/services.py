@@ -263,7 +263,12 @@ def _finish(
         outcome = row.state
         dependents: list[int] = []
         if outcome == State.SYNCED:
-            Connection.objects.filter(pk=row.connection_id).update(last_success_at=now)
+            # At most once a second per connection: a busy queue need not rewrite its row
+            # after every job to say it is alive.
+            Connection.objects.filter(
+                Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - timedelta(seconds=1)),
+                pk=row.connection_id,
+            ).update(last_success_at=now)
             dependents = list(
                 SyncJob.objects.filter(depends_on=row, state=State.PENDING).values_list(
                     "pk", flat=True
