@@ -21,6 +21,7 @@ STABLE_TASK_NAMES = {
     "integrations.sandbox_payout_advance",
     "integrations.sandbox_kyc_complete",
     "integrations.sync_job_run",
+    "integrations.accounting_reconcile",
     "integrations.sandbox_xero_webhook_send",
 }
 

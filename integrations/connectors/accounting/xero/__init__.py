@@ -8,7 +8,13 @@ def register() -> None:
 
     from integrations import registry
     from integrations.connectors.accounting import journals
-    from integrations.connectors.accounting.xero import adapter, demo, handlers, webhooks
+    from integrations.connectors.accounting.xero import (
+        adapter,
+        demo,
+        handlers,
+        tasks,  # noqa: F401  (the Celery task)
+        webhooks,
+    )
     from integrations.inbound.providers import register_provider
     from integrations.sync.adapters import register_adapter
 

@@ -2,7 +2,8 @@
 on the mapped revenue account with the ledger's amount. Each difference is a SyncMismatch
 (unique while open, so running it twice adds nothing); nothing is corrected silently.
 
-Run by an operator (admin action) or nightly (`integrations.accounting_reconcile`, beat).
+Run nightly by beat (`integrations.accounting_reconcile`, editable under Periodic tasks), or
+at once with `manage.py accounting_reconcile`.
 It reads Xero, so it spends the connection's call budget like any job: a run is bounded
 (`limit` transfers, newest first) and stops early, saying so, when the budget runs out.
 """
@@ -132,3 +133,16 @@ def reconcile_fees(*, connection_id: int, limit: int = 200) -> ReconcileReport:
                     theirs=theirs,
                 )
     return report
+
+
+def reconcile_all() -> dict[str, int]:
+    """Each active per-object connection of the platform's books; mismatches found each."""
+    found: dict[str, int] = {}
+    for connection in Connection.objects.filter(
+        provider="xero",
+        owner=Connection.Owner.PLATFORM,
+        mode=Connection.Mode.PER_OBJECT,
+        status=Connection.Status.ACTIVE,
+    ):
+        found[str(connection.pk)] = len(reconcile_fees(connection_id=connection.pk).mismatches)
+    return found
