@@ -1,11 +1,10 @@
 """Our answers against Xero's published OpenAPI description (xero_accounting.yaml, read from
-/work/shared/third_party, never copied): every envelope and the ValidationException body match
+../shared/third_party, never copied): every envelope and the ValidationException body match
 its schemas (types, enums, shapes), a second check beside the SDK's models."""
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 import yaml
@@ -23,8 +22,9 @@ from tests.simulators.test_xero_sandbox_api import (
 from tests.simulators.test_xero_sandbox_api import (
     test_bank_transactions_and_manual_journals as make_bank_transactions_and_journal,
 )
+from tests.third_party import XERO_ACCOUNTING_SPEC
 
-SPEC = Path("/work/shared/third_party/xero/xero_accounting.yaml")
+SPEC = XERO_ACCOUNTING_SPEC
 URI = "urn:xero-accounting"
 
 pytestmark = [

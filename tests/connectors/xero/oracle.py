@@ -7,7 +7,7 @@ Decimals):
    enums, types and nesting; it silently drops keys it does not know, so the result is
    serialized again and every key we sent must come back with the same value.
 2. The JSON schema of the request body in Xero's OpenAPI spec (xero_accounting.yaml, read
-   from /work/shared/third_party or $XERO_OPENAPI_SPEC), validated as a request
+   from ../shared/third_party or $XERO_OPENAPI_SPEC), validated as a request
    (OAS30WriteValidator: no readOnly fields) with every object schema closed
    (additionalProperties: false), so a misspelt key fails here too.
 """
@@ -34,10 +34,9 @@ from xero_python.api_client.serializer import serialize
 from xero_python.models import BaseModel
 
 from integrations.connectors.accounting.xero.mapping import dumps
+from tests.third_party import XERO_ACCOUNTING_SPEC
 
-SPEC = Path(
-    os.environ.get("XERO_OPENAPI_SPEC", "/work/shared/third_party/xero/xero_accounting.yaml")
-)
+SPEC = Path(os.environ.get("XERO_OPENAPI_SPEC", str(XERO_ACCOUNTING_SPEC)))
 # Every envelope we send is a schema of the same name and an SDK model of the same name.
 ENVELOPES = (
     "Contacts",
