@@ -31,7 +31,7 @@ from fintech.core.errors import DomainError
 from fintech.core.services import Actor
 from fintech.customers.admin_helpers import action_with_reason, actor_for_request
 from fintech.customers.models import Profile
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, PermanentError
 from integrations.ssrf import UnsafeUrl
 from integrations.sync import selectors, services
 from integrations.sync.adapters import Role, adapter_for, providers
@@ -133,6 +133,9 @@ def _mapping_choice(account: ExternalAccount) -> str:
     return " — ".join(x for x in (account.code, account.name, account.type, account.status) if x)
 
 
+SETTING_MODE, SETTING_TAX, SETTING_TRACKING = "setting_mode", "setting_tax", "setting_tracking"
+
+
 class MappingForm(forms.Form):
     """One select per role of the adapter, over their cached chart of accounts."""
 
@@ -142,8 +145,12 @@ class MappingForm(forms.Form):
         roles: tuple[Role, ...],
         accounts: list[ExternalAccount],
         current: dict[str, str],
+        mode: str = Connection.Mode.PER_OBJECT,
+        tax_type: str = "",
+        tracking: list[dict[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
+        tracking = tracking or []
         kwargs["initial"] = current
         super().__init__(*args, **kwargs)
         base = [("", "— not mapped —")] + [(a.code, _mapping_choice(a)) for a in accounts if a.code]
@@ -160,6 +167,32 @@ class MappingForm(forms.Form):
                 required=False,
                 help_text=f"{role.meaning}{types}{'' if role.required else ' (optional)'}",
             )
+        # How the connection posts (not roles: role names never start with "setting ").
+        self.fields[SETTING_MODE] = forms.ChoiceField(
+            label="posting mode", choices=Connection.Mode.choices, initial=mode, required=False
+        )
+        self.fields[SETTING_TAX] = forms.CharField(
+            label="tax type",
+            required=False,
+            initial=tax_type,
+            help_text="Their TaxType code on every line, amounts then tax-exclusive (empty: none).",
+        )
+        self.fields[SETTING_TRACKING] = forms.CharField(
+            label="tracking",
+            required=False,
+            initial="; ".join(f"{t['name']}={t['option']}" for t in tracking),
+            help_text="Category=Option on every line, at most two, separated by ';'.",
+        )
+
+    def clean_setting_tracking(self) -> list[dict[str, str]]:
+        text = self.cleaned_data.get(SETTING_TRACKING, "") or ""
+        items = []
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            name, sep, option = part.partition("=")
+            if not sep:
+                raise forms.ValidationError(f"{part!r}: write Category=Option")
+            items.append({"name": name.strip(), "option": option.strip()})
+        return items
 
 
 @admin.register(AccountingConnection)
@@ -536,9 +569,35 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
             AccountMapping.objects.filter(connection=connection).values_list("role", "account_code")
         )
         data = request.POST if request.method == "POST" and can_change else None
-        form = MappingForm(data, roles=roles, accounts=accounts, current=current)
+        form = MappingForm(
+            data,
+            roles=roles,
+            accounts=accounts,
+            current=current,
+            mode=connection.mode,
+            tax_type=connection.tax_type,
+            tracking=connection.tracking,
+        )
         if data is not None and form.is_valid():
             actor = actor_for_request(request)
+            settings_now = (connection.mode, connection.tax_type, connection.tracking)
+            wanted = (
+                form.cleaned_data[SETTING_MODE] or connection.mode,
+                (form.cleaned_data[SETTING_TAX] or "").strip(),
+                form.cleaned_data[SETTING_TRACKING],
+            )
+            if wanted != settings_now:
+                try:
+                    services.connection_settings_set(
+                        actor=actor,
+                        connection_id=connection.pk,
+                        mode=wanted[0],
+                        tax_type=wanted[1],
+                        tracking=wanted[2],
+                    )
+                except PermanentError as exc:
+                    self.message_user(request, exc.message, messages.ERROR)
+                    return HttpResponseRedirect(request.path)
             changed = 0
             for role in roles:
                 code = form.cleaned_data.get(role.name, "")

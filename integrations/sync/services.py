@@ -535,3 +535,53 @@ def connection_disconnect(*, actor: Actor, connection_id: int, reason: str) -> C
         connection.save()
         audit_record(actor=actor, action="connection.disconnect", target=connection, reason=reason)
     return connection
+
+
+def connection_settings_set(
+    *,
+    actor: Actor,
+    connection_id: int,
+    mode: str,
+    tax_type: str,
+    tracking: list[dict[str, str]],
+) -> Connection:
+    """How a connection posts: each object or daily journals, the tax type and the tracking
+    options on every line. Each bad value is named; nothing is saved unless all are good."""
+    problems = []
+    if mode not in Connection.Mode.values:
+        problems.append(f"mode: {mode!r} is not one of {', '.join(Connection.Mode.values)}")
+    tax_type = tax_type.strip()
+    if len(tax_type) > 50 or not all(c.isalnum() or c == "_" for c in tax_type):
+        problems.append("tax type: letters, digits and _ only, at most 50 (Xero's TaxType code)")
+    if len(tracking) > 2:
+        problems.append("tracking: at most two categories (Xero's limit)")
+    for item in tracking:
+        name, option = item.get("name", "").strip(), item.get("option", "").strip()
+        if not name or not option or len(name) > 100 or len(option) > 100:
+            problems.append(f"tracking: {item!r} needs a name and an option of 1 to 100 characters")
+    if problems:
+        raise PermanentError("; ".join(problems))
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection_id)
+        before = {
+            "mode": connection.mode,
+            "tax_type": connection.tax_type,
+            "tracking": connection.tracking,
+        }
+        connection.mode, connection.tax_type = mode, tax_type
+        connection.tracking = [
+            {"name": t["name"].strip(), "option": t["option"].strip()} for t in tracking
+        ]
+        connection.save(update_fields=["mode", "tax_type", "tracking", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="connection.settings",
+            target=connection,
+            data={
+                "before": before,
+                "mode": mode,
+                "tax_type": tax_type,
+                "tracking": connection.tracking,
+            },
+        )
+    return connection

@@ -338,3 +338,28 @@ def test_a_transfer_page_links_to_its_sync_status(fiona, failed_job, alice) -> N
         fiona.get(f"{status}?object_type=transfer&object_id={transfer.reference}").status_code
         == 200
     )
+
+
+def test_the_mapping_screen_sets_mode_tax_and_tracking(fiona, fakebooks, alice) -> None:
+    connection = connect(alice)
+    url = connection_page("mapping", connection)
+    roles = {"fee_revenue": "200", "client_money": "090", "fx_gain": ""}
+    fiona.post(url, {**roles, "setting_tax": "NONE!", "setting_tracking": "Region=Europe"})
+    assert Connection.objects.get(pk=connection.pk).tax_type == ""  # refused, reason shown
+    fiona.post(
+        url,
+        {
+            **roles,
+            "setting_mode": "daily_journal",
+            "setting_tax": "EXEMPTOUTPUT",
+            "setting_tracking": "Region=Europe; Desk=FX",
+        },
+    )
+    connection = Connection.objects.get(pk=connection.pk)
+    assert connection.mode == "daily_journal"
+    assert connection.tax_type == "EXEMPTOUTPUT"
+    assert connection.tracking == [
+        {"name": "Region", "option": "Europe"},
+        {"name": "Desk", "option": "FX"},
+    ]
+    assert AuditEvent.objects.filter(action="connection.settings").count() == 1

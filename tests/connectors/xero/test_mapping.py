@@ -538,3 +538,33 @@ def test_dumps_writes_decimals_exactly_and_never_floats() -> None:
 def test_every_body_survives_the_wire_exactly() -> None:
     for body in bodies(sent=SENT, failed=FAILED, refund=REFUND, funding=FUNDING, day=DAY).values():
         assert oracle.wire(body) == body
+
+
+def test_tax_and_tracking_settings_reach_every_line_and_stay_valid() -> None:
+    from integrations.connectors.accounting.xero.mapping import envelope, with_line_settings
+
+    body = envelope(
+        "Invoice",
+        {
+            "Type": "ACCREC",
+            "Contact": {"ContactNumber": "PRF-1"},
+            "Date": "2026-12-01",
+            "LineAmountTypes": "NoTax",
+            "InvoiceNumber": "TR1",
+            "CurrencyCode": "GBP",
+            "Status": "AUTHORISED",
+            "LineItems": [
+                {"Description": "fee", "Quantity": Decimal(1), "UnitAmount": Decimal("1.50"),
+                 "AccountCode": "200"},
+            ],
+        },
+    )  # fmt: skip
+    tracked = with_line_settings(
+        body, tax_type="EXEMPTOUTPUT", tracking=[{"name": "Region", "option": "Europe"}]
+    )
+    line = tracked["Invoices"][0]["LineItems"][0]
+    assert line["TaxType"] == "EXEMPTOUTPUT"
+    assert line["Tracking"] == [{"Name": "Region", "Option": "Europe"}]
+    assert tracked["Invoices"][0]["LineAmountTypes"] == "Exclusive"
+    oracle.check(tracked)
+    assert with_line_settings(body) == body  # no settings: unchanged

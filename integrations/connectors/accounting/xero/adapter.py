@@ -89,9 +89,15 @@ def _contact_id(context: JobContext, profile_id: int) -> str:
 
 
 def _make(client: xero.XeroClient, job: SyncJob, write: Write, *, step: str = "") -> Synced:
-    """Look up by our reference; create only when Xero has none."""
+    """Look up by our reference; create only when Xero has none (with the connection's tax
+    and tracking settings on its lines)."""
     found = client.find(write.collection, field=write.ref_field, value=write.reference)
-    item = found or client.put(write.collection, write.body, key=_key(job, step))
+    body = mapping.with_line_settings(
+        write.body,
+        tax_type=client.connection.tax_type,
+        tracking=client.connection.tracking or (),
+    )
+    item = found or client.put(write.collection, body, key=_key(job, step))
     return Synced(
         external_id=str(item[write.id_field]),
         external_version=str(item.get("UpdatedDateUTC", "")),

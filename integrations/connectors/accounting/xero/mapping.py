@@ -27,7 +27,7 @@ Rules every body keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +74,16 @@ ALLOWED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     "AccountRef": {"Code": None},
     "InvoiceRef": {"InvoiceID": None},
     "CreditNoteRef": {"CreditNoteID": None},
-    "LineItem": {"Description": None, "Quantity": None, "UnitAmount": None, "AccountCode": None},
+    "LineItem": {
+        "Description": None,
+        "Quantity": None,
+        "UnitAmount": None,
+        "AccountCode": None,
+        "TaxType": None,
+        "Tracking": "[TrackingRef]",
+    },
+    # A tracking category's option on a line ("Region": "Europe"): the connection's setting.
+    "TrackingRef": {"Name": None, "Option": None},
     "Invoice": {
         "Type": None,
         "Contact": "ContactRef",
@@ -167,6 +176,37 @@ def allowlisted(kind: str, obj: Mapping[str, Any]) -> Body:
 
 def envelope(kind: str, *objects: Mapping[str, Any]) -> Body:
     return {ENVELOPES[kind]: [allowlisted(kind, obj) for obj in objects]}
+
+
+def with_line_settings(
+    body: Body, *, tax_type: str = "", tracking: Sequence[Mapping[str, str]] = ()
+) -> Body:
+    """The connection's tax and tracking settings on every line of a document (invoices,
+    credit notes, bank transactions): its TaxType, with amounts tax-exclusive, and its
+    tracking options. Checked against the allowlist again: nothing else is added."""
+    if not tax_type and not tracking:
+        return body
+    (kind,) = [k for k, plural in ENVELOPES.items() if plural in body]
+    documents = []
+    for document in body[ENVELOPES[kind]]:
+        if "LineItems" not in document:
+            documents.append(document)
+            continue
+        lines = []
+        for line in document["LineItems"]:
+            extra: Body = {}
+            if tax_type:
+                extra["TaxType"] = tax_type
+            if tracking:
+                extra["Tracking"] = [
+                    {"Name": str(t["name"]), "Option": str(t["option"])} for t in tracking
+                ]
+            lines.append({**line, **extra})
+        changed = {**document, "LineItems": lines}
+        if tax_type:
+            changed["LineAmountTypes"] = "Exclusive"
+        documents.append(changed)
+    return envelope(kind, *documents)
 
 
 def _code(roles: Mapping[str, str], role: str) -> str:
