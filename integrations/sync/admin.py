@@ -77,7 +77,17 @@ def object_admin_url(object_type: str, object_id: str) -> str | None:
             return f"{changelist}?{urlencode({'reference': object_id})}"
         if object_type == "profile" and object_id.isdigit():
             return reverse("admin:customers_profile_change", args=[object_id])
-    except NoReverseMatch:
+        if object_type == "funding" and object_id.isdigit():
+            return reverse("admin:ledger_journalentry_change", args=[object_id])
+        if object_type == "journal_day":
+            # The drill-down of a daily journal: the ledger's entries of that (UTC) day.
+            day = object_id.partition(":")[0]
+            year, month, dom = day.split("-")
+            changelist = reverse("admin:ledger_journalentry_changelist")
+            query = {"effective_at__year": year, "effective_at__month": str(int(month)),
+                     "effective_at__day": str(int(dom))}  # fmt: skip
+            return f"{changelist}?{urlencode(query)}"
+    except (NoReverseMatch, ValueError):
         return None
     return None
 

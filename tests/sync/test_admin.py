@@ -363,3 +363,17 @@ def test_the_mapping_screen_sets_mode_tax_and_tracking(fiona, fakebooks, alice) 
         {"name": "Desk", "option": "FX"},
     ]
     assert AuditEvent.objects.filter(action="connection.settings").count() == 1
+
+
+def test_a_daily_journal_drills_down_to_its_ledger_entries(fiona, alice) -> None:
+    from integrations.sync.admin import object_admin_url
+
+    url = object_admin_url("journal_day", "2026-11-30:GBP")
+    assert url is not None
+    assert "effective_at__year=2026" in url
+    assert "effective_at__month=11" in url
+    assert "effective_at__day=30" in url
+    assert fiona.get(url).status_code == 200
+    funding = object_admin_url("funding", "7")
+    assert funding is not None
+    assert funding.endswith("/ledger/journalentry/7/change/")
