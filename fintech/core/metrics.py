@@ -38,6 +38,10 @@ COUNTERS: dict[str, str] = {
     "sync_token_refreshes": "OAuth access tokens refreshed, by provider",
     "sync_token_refresh_failures": "OAuth token refreshes that failed, by connection",
     "sync_rate_limited": "Sync calls held back by the provider's call budget, by connection",
+    # The Xero connector's calls (integrations/connectors/accounting/xero/client.py).
+    "xero_calls": "Calls made to Xero's Accounting API, by connection",
+    "xero_call_ms": "Milliseconds spent in calls to Xero (divide by xero_calls: latency)",
+    "xero_timeouts": "Calls to Xero that timed out, by connection",
 }
 _LABELS = "|"
 

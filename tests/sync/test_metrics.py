@@ -81,6 +81,7 @@ def test_metrics_page_has_the_sync_gauges_and_counters(client, settings, queue) 
     assert 'fintech_sync_jobs_total{provider="fakebooks",state="synced"} 1.0' in text
     assert "fintech_sync_job_ms_total" in text
     assert "fintech_sync_rate_limited_total" in text  # known counters show, zero until counted
+    assert "fintech_xero_timeouts_total" in text
 
 
 def test_health_page_shows_each_connection(client, queue) -> None:
