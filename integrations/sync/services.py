@@ -511,14 +511,40 @@ def connection_tenant_choose(*, actor: Actor, connection_id: int, tenant_id: str
 
 
 def _queue_wake(connection: Connection) -> None:
-    """A connection (re)activated: its waiting jobs are due now."""
+    """A connection (re)activated: its waiting jobs are due now, and the unfinished jobs of
+    an earlier, disconnected connection to the same organisation carry on here (what was
+    synced there stays there, as history)."""
+    _jobs_adopt(connection)
     SyncJob.objects.filter(
         connection=connection, state__in=[State.PENDING, State.RETRY_SCHEDULED]
     ).update(next_attempt_at=timezone.now())
 
 
+def _jobs_adopt(connection: Connection) -> None:
+    whose = Q(profile_id=connection.profile_id) if connection.profile_id else Q(profile=None)
+    earlier = Connection.objects.filter(
+        whose,
+        provider=connection.provider,
+        owner=connection.owner,
+        tenant_id=connection.tenant_id,
+        status=Connection.Status.DISCONNECTED,
+    ).exclude(pk=connection.pk)
+    unfinished = [State.PENDING, State.FAILED, State.RETRY_SCHEDULED, State.DEAD]
+    taken = SyncJob.objects.filter(connection=connection).values(
+        "object_type", "object_id", "action"
+    )
+    keys = {(t["object_type"], t["object_id"], t["action"]) for t in taken}
+    for job in SyncJob.objects.filter(connection__in=earlier, state__in=unfinished):
+        if (job.object_type, job.object_id, job.action) in keys:
+            continue  # this connection has its own job for it
+        # Only state-neutral fields: the job moves, its history (attempts, errors) with it.
+        SyncJob.objects.filter(pk=job.pk).update(connection=connection, locked_until=None)
+        keys.add((job.object_type, job.object_id, job.action))
+
+
 def connection_disconnect(*, actor: Actor, connection_id: int, reason: str) -> Connection:
-    """Revoke at the provider, forget the tokens; jobs stay (visible, retryable on reconnect)."""
+    """Revoke at the provider, forget the tokens. Unfinished jobs wait: a later connection to
+    the same organisation takes them over (`_jobs_adopt`)."""
     connection = Connection.objects.get(pk=connection_id)
     if connection.status == Connection.Status.ACTIVE:
         try:

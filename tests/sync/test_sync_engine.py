@@ -337,3 +337,17 @@ def test_a_blocked_connection_makes_its_jobs_due_when_the_block_ends(fake) -> No
     limits.connection_block(connection_id=connection.pk, seconds=30)
     due = SyncJob.objects.get(pk=job.pk).next_attempt_at
     assert due > timezone.now() + timedelta(seconds=25)  # the scanner publishes it then
+
+
+@pytest.mark.django_db
+def test_a_new_connection_to_the_same_organisation_takes_over_unfinished_jobs(fake) -> None:
+    old = mapped_connection(fake)
+    synced = _job(old, object_id="T1")
+    waiting = _job(old, object_id="T2")
+    SyncJob.objects.filter(pk=synced.pk).update(state=State.SYNCED, external_id="INV-1")
+    services.connection_disconnect(actor=OPS, connection_id=old.pk, reason="test: disconnect")
+    new = mapped_connection(fake)  # connected again, to the same organisation
+    services._queue_wake(new)
+    assert SyncJob.objects.get(pk=waiting.pk).connection_id == new.pk
+    assert SyncJob.objects.get(pk=synced.pk).connection_id == old.pk  # history stays
+    assert services.job_run(job_id=waiting.pk) == State.SYNCED
