@@ -248,6 +248,7 @@ def test_the_allowlists_name_only_fields_xero_knows() -> None:
         "AccountRef": "Account",
         "InvoiceRef": "Invoice",
         "CreditNoteRef": "CreditNote",
+        "TrackingRef": "LineItemTracking",
     }
     for kind, fields in ALLOWED_FIELDS.items():
         properties = schemas[schema_of.get(kind, kind)]["properties"]
