@@ -1,0 +1,173 @@
+"""Intuit's own word on a QuickBooks Online request body, used by the mapping tests (never by
+the project).
+
+1. Intuit's XSDs (IntuitRestServiceDef.xsd and what it includes, read from
+   ../shared/third_party/quickbooks/xsd or $QUICKBOOKS_XSD): the bytes we would send
+   (`mapping.dumps`, parsed back with Decimals) are encoded as the entity's XML element in
+   the finance/v3 namespace, then the tree is validated again. That checks every element
+   name, type, enum and the XSD's element order (our JSON keeps the sequence's order, see
+   `mapping.allowlisted`). A ReferenceType ({"value", "name", "type"} in JSON) is its text
+   and attributes in XML.
+2. What Intuit documents as required but the XSD leaves optional (it is one schema for
+   reads and writes, so nearly everything there is minOccurs=0): REQUIRED below, a line's
+   DetailType naming its one detail, the lengths QuickBooks keeps, and a JournalEntry's
+   debits equal to its credits.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xmlschema
+
+from integrations.connectors.accounting.quickbooks.mapping import dumps
+from tests.third_party import QUICKBOOKS_XSD
+
+XSD = Path(os.environ.get("QUICKBOOKS_XSD", str(QUICKBOOKS_XSD)))
+NS = "http://schema.intuit.com/finance/v3"
+ENTITIES = ("Customer", "JournalEntry", "Deposit", "Purchase", "BillPayment")
+
+# Entity or nested object -> the fields Intuit's API reference marks required on create.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "Customer": ("DisplayName",),
+    "JournalEntry": ("Line",),
+    "Deposit": ("DepositToAccountRef", "Line"),
+    "Purchase": ("AccountRef", "PaymentType", "Line"),
+    "BillPayment": ("VendorRef", "PayType", "TotalAmt", "Line"),
+    "JournalEntryLineDetail": ("PostingType", "AccountRef"),
+    "DepositLineDetail": ("AccountRef",),
+    "AccountBasedExpenseLineDetail": ("AccountRef",),
+    "BillPaymentCheck": ("BankAccountRef",),
+}
+DETAILS = ("JournalEntryLineDetail", "DepositLineDetail", "AccountBasedExpenseLineDetail")
+MAX_LENGTH = {"DocNumber": 21, "DisplayName": 500, "PrivateNote": 4000, "Description": 4000}
+
+
+class QuickBooksRefused(AssertionError):
+    """What Intuit's schema or documented rules say is wrong with a body."""
+
+
+@functools.cache
+def schema() -> xmlschema.XMLSchema:
+    """Built once per test run (it reads seven XSDs, about half a second)."""
+    if not XSD.exists():
+        raise QuickBooksRefused(f"Intuit's XSDs are not at {XSD} (set QUICKBOOKS_XSD)")
+    return xmlschema.XMLSchema(str(XSD))
+
+
+def enumeration(type_name: str) -> set[str]:
+    """The values of one of Intuit's enum types (AccountTypeEnum, say)."""
+    xsd_type: Any = schema().types[type_name]
+    return set(xsd_type.enumeration)
+
+
+def sequence(entity_or_type: str) -> list[str]:
+    """The element names of an entity's (or a complex type's) sequence, in the XSD's order."""
+    if entity_or_type in schema().elements:
+        xsd_type: Any = schema().elements[entity_or_type].type
+    else:
+        xsd_type = schema().types[entity_or_type]
+    return [element.local_name for element in xsd_type.content.iter_elements()]
+
+
+def attributes(type_name: str) -> set[str]:
+    xsd_type: Any = schema().types[type_name]
+    return set(xsd_type.attributes)
+
+
+def wire(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as QuickBooks would read it: our bytes parsed back, numbers as Decimal."""
+    parsed: dict[str, Any] = json.loads(dumps(body), parse_float=Decimal)
+    return parsed
+
+
+def check(entity: str, body: dict[str, Any]) -> None:
+    """Raise QuickBooksRefused unless the XSDs and the documented rules accept `body`."""
+    if entity not in ENTITIES:
+        raise QuickBooksRefused(f"not an entity the connector writes: {entity}")
+    sent = wire(body)
+    problems = xsd_problems(entity, sent) + rule_problems(entity, sent)
+    if problems:
+        raise QuickBooksRefused("; ".join(problems))
+
+
+# --------------------------------------------------------------------------- the XSDs
+
+
+def _xml_data(value: Any) -> Any:
+    """QuickBooks JSON -> xmlschema's dict form: a ReferenceType is text plus attributes."""
+    if isinstance(value, dict):
+        if "value" in value:
+            return {"$": value["value"], **{f"@{k}": v for k, v in value.items() if k != "value"}}
+        return {key: _xml_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_xml_data(item) for item in value]
+    return value
+
+
+def _local(path: str | None) -> str:
+    return (path or "").replace(f"{{{NS}}}", "")
+
+
+def xsd_problems(entity: str, body: dict[str, Any]) -> list[str]:
+    element: Any = schema().elements[entity]
+    tree, errors = element.encode(_xml_data(body), validation="lax", namespaces={"": NS})
+    problems = [f"XSD {entity}: {error.reason}" for error in errors]
+    if tree is not None:
+        problems += [
+            f"XSD {_local(error.path)}: {error.reason}" for error in schema().iter_errors(tree)
+        ]
+    return list(dict.fromkeys(problems))
+
+
+# --------------------------------------------------------------------------- documented rules
+
+
+def rule_problems(entity: str, body: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    _rules(entity, body, entity, problems)
+    for i, line in enumerate(body.get("Line", [])):
+        # A BillPayment's lines only link the bills paid; every other line says its kind.
+        needs = "LinkedTxn" if entity == "BillPayment" else "DetailType"
+        if isinstance(line, dict) and needs not in line:
+            problems.append(f"{entity}.Line[{i}]: {needs} is required")
+    if entity == "JournalEntry":
+        totals = {"Debit": Decimal(0), "Credit": Decimal(0)}
+        for line in body.get("Line", []):
+            detail = line.get("JournalEntryLineDetail", {})
+            if detail.get("PostingType") in totals:
+                totals[detail["PostingType"]] += Decimal(line.get("Amount", 0))
+        if totals["Debit"] != totals["Credit"]:
+            problems.append(f"JournalEntry: debits {totals['Debit']} <> credits {totals['Credit']}")
+    return problems
+
+
+def _rules(kind: str, obj: Any, path: str, problems: list[str]) -> None:
+    if not isinstance(obj, dict):
+        return
+    for field in REQUIRED.get(kind, ()):
+        if field not in obj or obj[field] in ("", [], {}):
+            problems.append(f"{path}: {field} is required")
+    for field, limit in MAX_LENGTH.items():
+        if isinstance(obj.get(field), str) and len(obj[field]) > limit:
+            problems.append(f"{path}.{field}: longer than {limit} characters")
+    if kind == "Customer" and ":" in str(obj.get("DisplayName", "")):
+        problems.append(f"{path}.DisplayName: QuickBooks refuses a colon")
+    if kind == "Line" and "DetailType" in obj:
+        present = [d for d in DETAILS if d in obj]
+        if present != [obj["DetailType"]]:
+            problems.append(f"{path}: DetailType {obj['DetailType']} but details {present}")
+    for field, value in obj.items():
+        nested_kind = "Line" if field == "Line" else field
+        if field == "CheckPayment":
+            nested_kind = "BillPaymentCheck"
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                _rules(nested_kind, item, f"{path}.{field}[{i}]", problems)
+        else:
+            _rules(nested_kind, value, f"{path}.{field}", problems)
