@@ -28,10 +28,8 @@ Rules every body keeps:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from integrations.connectors.accounting.facts import (
     ContactFacts,
@@ -40,96 +38,34 @@ from integrations.connectors.accounting.facts import (
     RefundFacts,
     TransferFacts,
 )
+from integrations.connectors.accounting.quickbooks.fields import ALLOWED_FIELDS as ALLOWED_FIELDS
+from integrations.connectors.accounting.quickbooks.fields import (
+    DISPLAY_NAME_MAX as DISPLAY_NAME_MAX,
+)
+from integrations.connectors.accounting.quickbooks.fields import REFERENCE as REFERENCE
+from integrations.connectors.accounting.quickbooks.fields import (
+    REQUEST_ID_MAX as REQUEST_ID_MAX,
+)
+from integrations.connectors.accounting.quickbooks.fields import Body as Body
+from integrations.connectors.accounting.quickbooks.fields import (
+    FieldNotAllowed as FieldNotAllowed,
+)
+from integrations.connectors.accounting.quickbooks.fields import MappingError as MappingError
+from integrations.connectors.accounting.quickbooks.fields import NothingToMap as NothingToMap
+from integrations.connectors.accounting.quickbooks.fields import account_ref, header, ref
+from integrations.connectors.accounting.quickbooks.fields import allowlisted as allowlisted
+from integrations.connectors.accounting.quickbooks.fields import amount as amount
+from integrations.connectors.accounting.quickbooks.fields import day as day
+from integrations.connectors.accounting.quickbooks.fields import doc_number as doc_number
+from integrations.connectors.accounting.quickbooks.fields import requestid_for as requestid_for
 from integrations.connectors.accounting.quickbooks.roles import ROLES_CUSTOMER as ROLES_CUSTOMER
 from integrations.connectors.accounting.quickbooks.roles import ROLES_PLATFORM as ROLES_PLATFORM
 from integrations.connectors.accounting.quickbooks.roles import RoleSpec as RoleSpec
 from integrations.connectors.accounting.wire import dumps as dumps
-from integrations.errors import PermanentError
-from ledger.currency import currency_exponent
 
-# `dumps`, `ROLES_PLATFORM`, `ROLES_CUSTOMER` and `RoleSpec` are re-exported (`import X as X`).
+# `dumps`, the roles and the vocabulary of `fields` are re-exported (`import X as X`): the
+# engine and the account-mapping screen find them here.
 
-Body = dict[str, Any]
-
-
-class MappingError(PermanentError):
-    """The facts cannot be said in QuickBooks' terms as they are."""
-
-
-class FieldNotAllowed(MappingError):
-    """A builder produced a field that is not on its object's allowlist."""
-
-
-class NothingToMap(MappingError):
-    """The facts hold nothing this document would book (a zero fee or margin, say)."""
-
-
-# --------------------------------------------------------------------------- allowlists
-
-_TXN_HEADER: Mapping[str, str | None] = {
-    "DocNumber": None,
-    "TxnDate": None,
-    "CurrencyRef": "Ref",
-    "ExchangeRate": None,
-    "PrivateNote": None,
-}
-
-# QuickBooks object -> its fields we may send, IN THE ORDER OF INTUIT'S XSD SEQUENCE -> the
-# nested object's allowlist (None: a scalar; "[Kind]": a list of Kind). See `allowlisted`.
-ALLOWED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
-    "Customer": {
-        "CompanyName": None,
-        "DisplayName": None,
-        "PrimaryEmailAddr": "EmailAddress",
-        "Notes": None,
-    },
-    "EmailAddress": {"Address": None},
-    # ReferenceType: the id as "value", with optional name and type attributes.
-    "Ref": {"value": None, "name": None, "type": None},
-    # EntityTypeRef (a journal line's name column).
-    "EntityTypeRef": {"Type": None, "EntityRef": "Ref"},
-    "LinkedTxn": {"TxnId": None, "TxnType": None},
-    "JournalEntry": {**_TXN_HEADER, "Line": "[JournalEntryLine]"},
-    "JournalEntryLine": {
-        "Description": None,
-        "Amount": None,
-        "DetailType": None,
-        "JournalEntryLineDetail": "JournalEntryLineDetail",
-    },
-    "JournalEntryLineDetail": {"PostingType": None, "Entity": "EntityTypeRef", "AccountRef": "Ref"},
-    "Deposit": {**_TXN_HEADER, "Line": "[DepositLine]", "DepositToAccountRef": "Ref"},
-    "DepositLine": {
-        "Description": None,
-        "Amount": None,
-        "DetailType": None,
-        "DepositLineDetail": "DepositLineDetail",
-    },
-    "DepositLineDetail": {"Entity": "Ref", "AccountRef": "Ref"},
-    "Purchase": {
-        **_TXN_HEADER,
-        "Line": "[ExpenseLine]",
-        "AccountRef": "Ref",
-        "PaymentType": None,
-        "EntityRef": "Ref",
-    },
-    "ExpenseLine": {
-        "Description": None,
-        "Amount": None,
-        "DetailType": None,
-        "AccountBasedExpenseLineDetail": "AccountBasedExpenseLineDetail",
-    },
-    "AccountBasedExpenseLineDetail": {"AccountRef": "Ref"},
-    "BillPayment": {
-        **_TXN_HEADER,
-        "Line": "[BillPaymentLine]",
-        "VendorRef": "Ref",
-        "PayType": None,
-        "CheckPayment": "BillPaymentCheck",
-        "TotalAmt": None,
-    },
-    "BillPaymentLine": {"Amount": None, "LinkedTxn": "[LinkedTxn]"},
-    "BillPaymentCheck": {"BankAccountRef": "Ref"},
-}
 
 # Builder -> the QuickBooks entity (the endpoint) its body is for.
 ENTITY: Mapping[str, str] = {
@@ -143,124 +79,6 @@ ENTITY: Mapping[str, str] = {
     "bank_fee_purchase": "Purchase",
     "customer_funding_deposit": "Deposit",
     "daily_journal": "JournalEntry",
-}
-
-
-def allowlisted(kind: str, obj: Mapping[str, Any]) -> Body:
-    """`obj` checked against ALLOWED_FIELDS[kind], nested objects too, its fields put in the
-    XSD's order; raises FieldNotAllowed on a field not on the list and MappingError on a
-    float or a None (say what you mean)."""
-    allowed = ALLOWED_FIELDS[kind]
-    extra = sorted(set(obj) - set(allowed))
-    if extra:
-        raise FieldNotAllowed(f"{kind}: {', '.join(extra)} not on the allowlist")
-    checked: Body = {}
-    for field, nested in allowed.items():
-        if field not in obj:
-            continue
-        value = obj[field]
-        if nested is None:
-            if value is None or isinstance(value, float | dict | list):
-                raise MappingError(f"{kind}.{field}: {type(value).__name__} is not sent")
-            checked[field] = value
-        elif nested.startswith("["):
-            checked[field] = [allowlisted(nested[1:-1], item) for item in value]
-        else:
-            checked[field] = allowlisted(nested, value)
-    return checked
-
-
-# --------------------------------------------------------------------------- values
-
-DOC_NUMBER_MAX = 21  # QuickBooks' DocNumber limit
-DISPLAY_NAME_MAX = 500
-REQUEST_ID_MAX = 50  # the requestid query parameter
-
-
-def amount(amount_minor: int, currency: str) -> Decimal:
-    """Minor units -> a Decimal in major units quantized to the currency's exponent."""
-    exponent = currency_exponent(currency)
-    return Decimal(amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
-
-
-def day(value: dt.date) -> str:
-    return value.isoformat()
-
-
-def doc_number(reference: str) -> str:
-    """Our reference as a DocNumber: itself when it fits in 21 characters, else a stable
-    hash of it ("R" + 20 hex digits; the full reference is in PrivateNote)."""
-    if len(reference) <= DOC_NUMBER_MAX:
-        return reference
-    return "R" + hashlib.sha256(reference.encode()).hexdigest()[: DOC_NUMBER_MAX - 1].upper()
-
-
-def requestid_for(job_key: str) -> str:
-    """QuickBooks' `requestid` for a job: the same on every attempt of the job (so a retried
-    write is answered with the first attempt's result), at most 50 characters."""
-    if not job_key:
-        raise MappingError("a requestid needs the job's key")
-    return "qbo-" + hashlib.sha256(job_key.encode()).hexdigest()[:32]
-
-
-def _ref(value: str) -> Body:
-    if not value:
-        raise MappingError("an empty QuickBooks id")
-    return {"value": value}
-
-
-def _account(roles: Mapping[str, str], role: str) -> Body:
-    account_id = roles.get(role, "")
-    if not account_id:
-        raise MappingError(f"no QuickBooks account is mapped to the role {role!r}")
-    return {"value": account_id}
-
-
-def _currency(currency: str, *, home_currency: str, exchange_rate: Decimal | None) -> Body:
-    """CurrencyRef, and ExchangeRate (home currency per unit of `currency`) when foreign."""
-    if currency == home_currency:
-        if exchange_rate is not None and exchange_rate != 1:
-            raise MappingError(f"{currency} is the home currency: its ExchangeRate is 1")
-        return {"CurrencyRef": {"value": currency}}
-    if exchange_rate is None:
-        raise MappingError(
-            f"a {currency} transaction in a QuickBooks company whose home currency is "
-            f"{home_currency} needs an ExchangeRate ({home_currency} per {currency}) and "
-            "multicurrency turned on in the company"
-        )
-    if not isinstance(exchange_rate, Decimal) or not exchange_rate.is_finite():
-        raise MappingError(f"ExchangeRate must be a Decimal, not {exchange_rate!r}")
-    if exchange_rate <= 0:
-        raise MappingError(f"ExchangeRate must be positive, not {exchange_rate}")
-    return {"CurrencyRef": {"value": currency}, "ExchangeRate": exchange_rate}
-
-
-def _header(
-    reference: str,
-    *,
-    on: dt.date,
-    note: str,
-    currency: str,
-    home_currency: str,
-    exchange_rate: Decimal | None,
-) -> Body:
-    return {
-        "DocNumber": doc_number(reference),
-        "TxnDate": day(on),
-        **_currency(currency, home_currency=home_currency, exchange_rate=exchange_rate),
-        "PrivateNote": f"{reference}: {note}",
-    }
-
-
-# Our reference on each document (a transfer's documents share its reference).
-REFERENCE: Mapping[str, str] = {
-    "fee": "{transfer}-FEE",
-    "fee_reversal": "{transfer}-FEE-REV",
-    "fx_margin": "{transfer}-FX",
-    "fx_margin_reversal": "{transfer}-FX-REV",
-    "payout": "{transfer}",
-    "funding": "{funding}",  # wallet-funding:<partner>:<bank ref>, hashed in DocNumber
-    "journal": "LJ-{day:%Y%m%d}-{currency}",
 }
 
 
@@ -310,7 +128,7 @@ def _transfer_journal(
             entity=None if entity_on_debit else entity,
         ),
     ]
-    head = _header(
+    head = header(
         reference,
         on=on,
         note=note,
@@ -322,7 +140,7 @@ def _transfer_journal(
 
 
 def _customer_entity(customer_id: str | None) -> Body | None:
-    return {"Type": "Customer", "EntityRef": _ref(customer_id)} if customer_id else None
+    return {"Type": "Customer", "EntityRef": ref(customer_id)} if customer_id else None
 
 
 # --------------------------------------------------------------------------- platform books
@@ -372,8 +190,8 @@ def fee_journal(
         note=f"Transfer fee, {t.reference}",
         currency=t.source_currency,
         value=amount(t.fee_minor, t.source_currency),
-        debit=_account(roles, "client_money"),
-        credit=_account(roles, "fee_revenue"),
+        debit=account_ref(roles, "client_money"),
+        credit=account_ref(roles, "fee_revenue"),
         entity=_customer_entity(customer_id),
         home_currency=home_currency,
         exchange_rate=exchange_rate,
@@ -391,7 +209,7 @@ def fx_margin_journal(
     way round when rounding made it a loss (negative margin)."""
     if t.margin_minor == 0:
         raise NothingToMap(f"transfer {t.reference} has no FX margin")
-    money, margin = _account(roles, "client_money"), _account(roles, "fx_margin_revenue")
+    money, margin = account_ref(roles, "client_money"), account_ref(roles, "fx_margin_revenue")
     return _transfer_journal(
         reference=REFERENCE["fx_margin"].format(transfer=t.reference),
         on=t.booked_on,
@@ -437,8 +255,8 @@ def fee_reversal_journal(
         note=f"Transfer fee given back, {t.reference}",
         currency=t.source_currency,
         value=amount(fee_minor, t.source_currency),
-        debit=_account(roles, "fee_revenue"),
-        credit=_account(roles, "client_money"),
+        debit=account_ref(roles, "fee_revenue"),
+        credit=account_ref(roles, "client_money"),
         entity=_customer_entity(customer_id),
         home_currency=home_currency,
         exchange_rate=exchange_rate,
@@ -457,7 +275,7 @@ def fx_margin_reversal_journal(
     t, _, margin_minor, on = _given_back(x)
     if margin_minor == 0:
         raise NothingToMap(f"transfer {t.reference}: no FX margin given back here")
-    money, margin = _account(roles, "client_money"), _account(roles, "fx_margin_revenue")
+    money, margin = account_ref(roles, "client_money"), account_ref(roles, "fx_margin_revenue")
     return _transfer_journal(
         reference=REFERENCE["fx_margin_reversal"].format(transfer=t.reference),
         on=on,
@@ -491,7 +309,7 @@ def _deposit(
         "DetailType": "DepositLineDetail",
         "DepositLineDetail": detail,
     }
-    head = _header(
+    head = header(
         REFERENCE["funding"].format(funding=f.reference),
         on=f.booked_on,
         note=note,
@@ -514,9 +332,9 @@ def funding_deposit(
     (owed to them; the line names the customer when `customer_id` is given)."""
     return _deposit(
         f,
-        bank=_account(roles, "client_money"),
-        line_account=_account(roles, "customer_funds"),
-        entity={**_ref(customer_id), "type": "CUSTOMER"} if customer_id else None,
+        bank=account_ref(roles, "client_money"),
+        line_account=account_ref(roles, "customer_funds"),
+        entity={**ref(customer_id), "type": "CUSTOMER"} if customer_id else None,
         home_currency=home_currency,
         exchange_rate=exchange_rate,
     )
@@ -555,7 +373,7 @@ def supplier_payout(
         if not vendor_id:
             raise MappingError(f"transfer {t.reference}: a BillPayment needs the bill's vendor")
         value = amount(t.target_minor, t.target_currency)
-        head = _header(
+        head = header(
             REFERENCE["payout"].format(transfer=t.reference),
             on=t.booked_on,
             note=f"Transfer to {t.beneficiary_name}",
@@ -569,9 +387,9 @@ def supplier_payout(
             {
                 **head,
                 "Line": [line],
-                "VendorRef": _ref(vendor_id),
+                "VendorRef": ref(vendor_id),
                 "PayType": "Check",
-                "CheckPayment": {"BankAccountRef": _account(roles, "wallet_bank")},
+                "CheckPayment": {"BankAccountRef": account_ref(roles, "wallet_bank")},
                 "TotalAmt": value,
             },
         )
@@ -580,7 +398,7 @@ def supplier_payout(
         _expense_line(
             f"Transfer {t.reference} to {t.beneficiary_name}: {target} at {t.rate.normalize():f}",
             amount(t.converted_minor, t.source_currency),
-            _account(roles, "payout_clearing"),
+            account_ref(roles, "payout_clearing"),
         )
     ]
     if t.fee_minor > 0:
@@ -588,7 +406,7 @@ def supplier_payout(
             _expense_line(
                 f"Transfer fee, {t.reference}",
                 amount(t.fee_minor, t.source_currency),
-                _account(roles, "bank_fees"),
+                account_ref(roles, "bank_fees"),
             )
         )
     return _purchase(
@@ -614,7 +432,7 @@ def _purchase(
     home_currency: str,
     exchange_rate: Decimal | None,
 ) -> Body:
-    head = _header(
+    head = header(
         reference,
         on=t.booked_on,
         note=note,
@@ -625,11 +443,11 @@ def _purchase(
     fields: Body = {
         **head,
         "Line": lines,
-        "AccountRef": _account(roles, "wallet_bank"),
+        "AccountRef": account_ref(roles, "wallet_bank"),
         "PaymentType": "Cash",
     }
     if vendor_id:
-        fields["EntityRef"] = {**_ref(vendor_id), "type": "Vendor"}
+        fields["EntityRef"] = {**ref(vendor_id), "type": "Vendor"}
     return allowlisted("Purchase", fields)
 
 
@@ -648,7 +466,7 @@ def bank_fee_purchase(
     line = _expense_line(
         f"Transfer fee, {t.reference}",
         amount(t.fee_minor, t.source_currency),
-        _account(roles, "bank_fees"),
+        account_ref(roles, "bank_fees"),
     )
     return _purchase(
         REFERENCE["fee"].format(transfer=t.reference),
@@ -673,8 +491,8 @@ def customer_funding_deposit(
     money in transit (funding_clearing)."""
     return _deposit(
         f,
-        bank=_account(roles, "wallet_bank"),
-        line_account=_account(roles, "funding_clearing"),
+        bank=account_ref(roles, "wallet_bank"),
+        line_account=account_ref(roles, "funding_clearing"),
         entity=None,
         home_currency=home_currency,
         exchange_rate=exchange_rate,
@@ -697,7 +515,7 @@ def daily_journal(
     lines: list[Body] = []
     debits = credits = Decimal(0)
     for role, debit_minor, credit_minor in m.lines:
-        account = _account(roles, role)
+        account = account_ref(roles, role)
         for minor, posting in ((debit_minor, "Debit"), (credit_minor, "Credit")):
             if not minor:
                 continue
@@ -718,7 +536,7 @@ def daily_journal(
                 credits += value
     if debits != credits or len(lines) < 2:
         raise MappingError(f"{m.day} {m.currency}: the journal lines do not balance")
-    head = _header(
+    head = header(
         REFERENCE["journal"].format(day=m.day, currency=m.currency),
         on=m.day,
         note=f"Ledger {day(m.day)} {m.currency} ({m.entry_count} entries)",
