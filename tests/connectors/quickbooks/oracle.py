@@ -163,6 +163,9 @@ def _rules(kind: str, obj: Any, path: str, problems: list[str]) -> None:
         if present != [obj["DetailType"]]:
             problems.append(f"{path}: DetailType {obj['DetailType']} but details {present}")
     for field, value in obj.items():
+        # A ReferenceType's id is its text: without "value" xmlschema would send it empty.
+        if field.endswith("Ref") and not (isinstance(value, dict) and value.get("value")):
+            problems.append(f"{path}.{field}: a reference needs its id as value")
         nested_kind = "Line" if field == "Line" else field
         if field == "CheckPayment":
             nested_kind = "BillPaymentCheck"

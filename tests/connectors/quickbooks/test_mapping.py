@@ -236,7 +236,18 @@ def test_the_oracle_catches_a_misspelt_field_and_a_bad_enum() -> None:
     out_of_order = {"TxnDate": good["TxnDate"], "DocNumber": good["DocNumber"]}
     assert any("DocNumber" in p for p in oracle.xsd_problems("JournalEntry", out_of_order))
 
-    for body in (misspelt, nested, bad_enum, bad_detail, out_of_order):
+    bad_attribute = oracle.wire(good)
+    bad_attribute["Line"][0]["JournalEntryLineDetail"]["AccountRef"]["nam"] = "Bank"
+    assert any("nam" in p for p in oracle.xsd_problems("JournalEntry", bad_attribute))
+
+    no_id = oracle.wire(good)
+    no_id["Line"][0]["JournalEntryLineDetail"]["AccountRef"] = {"id": "35"}
+    assert any("AccountRef" in p for p in oracle.rule_problems("JournalEntry", no_id))
+
+    with pytest.raises(oracle.QuickBooksRefused, match="not an entity"):
+        oracle.check("Invoice", good)
+
+    for body in (misspelt, nested, bad_enum, bad_detail, out_of_order, bad_attribute, no_id):
         with pytest.raises(oracle.QuickBooksRefused):
             oracle.check("JournalEntry", body)
 
