@@ -144,10 +144,10 @@ def bodies(
         ),
         "daily_journal": mapping.daily_journal(day, p, **fx(day.currency)),
     }
-    return {
-        name: ("BillPayment" if "(bill)" in name else ENTITY[name.split(" ")[0]], body)
-        for name, body in built.items()
-    }
+    entities = {name: ENTITY[name.split(" ")[0]] for name in built}
+    entities["supplier_payout (bill)"] = mapping.payout_entity(bill_id=BILL_ID)
+    assert mapping.payout_entity(bill_id=None) == "Purchase"
+    return {name: (entities[name], body) for name, body in built.items()}
 
 
 def accepted(built: dict[str, tuple[str, dict[str, Any]]]) -> None:

@@ -75,11 +75,16 @@ ENTITY: Mapping[str, str] = {
     "fx_margin_journal": "JournalEntry",
     "fx_margin_reversal_journal": "JournalEntry",
     "funding_deposit": "Deposit",
-    "supplier_payout": "Purchase",  # "BillPayment" when given the bill
+    "supplier_payout": "Purchase",  # BillPayment when given the bill: `payout_entity`
     "bank_fee_purchase": "Purchase",
     "customer_funding_deposit": "Deposit",
     "daily_journal": "JournalEntry",
 }
+
+
+def payout_entity(*, bill_id: str | None) -> str:
+    """The entity `supplier_payout` makes: a BillPayment of the bill, else a Purchase."""
+    return "BillPayment" if bill_id else ENTITY["supplier_payout"]
 
 
 def _journal_line(
