@@ -646,3 +646,15 @@ def test_roles_name_account_types_intuit_has_and_cover_every_builder() -> None:
     client_money = next(s for s in ROLES_PLATFORM if s.name == "client_money")
     assert client_money.accepts("Bank")
     assert not client_money.accepts("Other Current Liability")
+
+
+# --------------------------------------------------------------------------- the wire
+
+
+def test_every_body_survives_the_wire_exactly() -> None:
+    built = bodies(sent=SENT, failed=FAILED, refund=REFUND, funding=FUNDING, day=DAY)
+    for name, (_, body) in built.items():
+        assert oracle.wire(body) == body, name
+        assert b"e+" not in mapping.dumps(body).lower(), name  # no exponent notation
+    with pytest.raises(TypeError, match="float"):
+        mapping.dumps({"Amount": 5.0})
