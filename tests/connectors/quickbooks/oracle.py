@@ -114,10 +114,31 @@ def _local(path: str | None) -> str:
     return (path or "").replace(f"{{{NS}}}", "")
 
 
+def _paths(tree: Any) -> dict[int, str]:
+    """id(element) -> its path in the encoded tree ("/JournalEntry/Line[1]/Amount")."""
+    if tree is None:
+        return {}
+    paths = {id(tree): f"/{_local(tree.tag)}"}
+    stack = [tree]
+    while stack:
+        parent = stack.pop()
+        for child in parent:
+            same = [c for c in parent if c.tag == child.tag]
+            suffix = f"[{same.index(child) + 1}]" if len(same) > 1 else ""
+            paths[id(child)] = f"{paths[id(parent)]}/{_local(child.tag)}{suffix}"
+            stack.append(child)
+    return paths
+
+
 def xsd_problems(entity: str, body: dict[str, Any]) -> list[str]:
     element: Any = schema().elements[entity]
     tree, errors = element.encode(_xml_data(body), validation="lax", namespaces={"": NS})
-    problems = [f"XSD {entity}: {error.reason}" for error in errors]
+    where = _paths(tree)
+    problems = [
+        f"XSD {where.get(id(error.elem), entity) if error.elem is not None else entity}: "
+        f"{error.reason}"
+        for error in errors
+    ]
     if tree is not None:
         problems += [
             f"XSD {_local(error.path)}: {error.reason}" for error in schema().iter_errors(tree)
