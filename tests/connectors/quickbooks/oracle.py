@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,25 @@ def _local(path: str | None) -> str:
     return (path or "").replace(f"{{{NS}}}", "")
 
 
+_UNKNOWN = re.compile(r"^'([^']+)' does not match any declared element")
+
+
+def _json_paths(value: Any, key: str, path: str) -> list[str]:
+    """Where `key` is a field in the body, as the tree's paths say it."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for field, item in value.items():
+            if field == key:
+                found.append(f"{path}/{field}")
+            if isinstance(item, list):
+                for i, element in enumerate(item, start=1):
+                    suffix = f"[{i}]" if len(item) > 1 else ""
+                    found += _json_paths(element, key, f"{path}/{field}{suffix}")
+            else:
+                found += _json_paths(item, key, f"{path}/{field}")
+    return found
+
+
 def _paths(tree: Any) -> dict[int, str]:
     """id(element) -> its path in the encoded tree ("/JournalEntry/Line[1]/Amount")."""
     if tree is None:
@@ -131,19 +151,25 @@ def _paths(tree: Any) -> dict[int, str]:
 
 
 def xsd_problems(entity: str, body: dict[str, Any]) -> list[str]:
+    """Encoding errors (a bad value, an unknown name), then the encoded tree validated again
+    (order, what encoding let through); each "XSD <path>: <reason>", a path said once."""
     element: Any = schema().elements[entity]
     tree, errors = element.encode(_xml_data(body), validation="lax", namespaces={"": NS})
     where = _paths(tree)
-    problems = [
-        f"XSD {where.get(id(error.elem), entity) if error.elem is not None else entity}: "
-        f"{error.reason}"
-        for error in errors
-    ]
+    found: dict[str, str] = {}
+    for error in errors:
+        path = where.get(id(error.elem), f"/{entity}") if error.elem is not None else f"/{entity}"
+        unknown = _UNKNOWN.match(error.reason or "")
+        if unknown:  # xmlschema says it at some other element: where the name is in the body
+            path = " or ".join(_json_paths(body, _local(unknown.group(1)), f"/{entity}"))
+        found.setdefault(f"{path}: {error.reason}", path)
     if tree is not None:
-        problems += [
-            f"XSD {_local(error.path)}: {error.reason}" for error in schema().iter_errors(tree)
-        ]
-    return list(dict.fromkeys(problems))
+        seen = set(found.values())
+        for error in schema().iter_errors(tree):
+            path = _local(error.path)
+            if path not in seen:  # a value encoding refused is then empty: said already
+                found.setdefault(f"{path}: {error.reason}", path)
+    return [f"XSD {problem}" for problem in found]
 
 
 # --------------------------------------------------------------------------- documented rules
