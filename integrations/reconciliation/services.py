@@ -194,14 +194,22 @@ def statement_import(
         if existing:
             return ImportResult(file_name=filename, duplicate=True, statements=existing)
         stored = []
+        seen: dict[str, int] = {}
         for statement in parsed:
+            # Some banks number no statements (MT940 ":28C:0"): two in one file would share
+            # an id; the second is stored as "<id>#2" (the file's checksum already sets them
+            # apart from any other file).
+            seen[statement.statement_id] = seen.get(statement.statement_id, 0) + 1
+            statement_id = statement.statement_id + (
+                f"#{seen[statement.statement_id]}" if seen[statement.statement_id] > 1 else ""
+            )
             flags = _continuity_flags(
                 parsed=statement, bank_account=bank_account, checksum=checksum
             )
             row = BankStatement.objects.create(
                 bank_account=bank_account,
                 format=statement.format,
-                statement_id=statement.statement_id[:200],
+                statement_id=statement_id[:200],
                 sequence_number=statement.sequence_number[:40],
                 checksum=checksum,
                 opening_balance_minor=statement.opening.amount_minor if statement.opening else None,
