@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from pathlib import Path
 
 import mt940
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 
 from fintech.core.errors import ValidationFailed
 from fintech.core.models import AuditEvent
+from fintech.core.services import Actor
 from integrations.reconciliation.models import BankAccount, BankStatement, StatementLine
 from integrations.reconciliation.services import statement_import
 from tests.builders import build_user
@@ -366,3 +369,42 @@ def test_engineering_sees_bank_accounts_not_statements(client):
     assert eddie.get(reverse("admin:integrations_bankaccount_changelist")).status_code == 200
     assert eddie.get(reverse("admin:integrations_bankstatement_changelist")).status_code == 403
     assert eddie.get(reverse("admin:integrations_statementline_changelist")).status_code == 403
+
+
+# --- two imports of one file at once ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_file_at_once_store_it_once() -> None:
+    """Two real threads, each with its own connection, released together: the bank account's
+    row lock makes the second wait, then see the first's statements and report a duplicate."""
+    account = bank_account("11111111", "EUR")
+    content = (JEJIK / "generic.sta").read_bytes()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def run(name: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            result = statement_import(
+                actor=Actor(label=f"user:{name}"),
+                bank_account_id=account.pk,
+                filename="generic.sta",
+                content=content,
+            )
+            outcomes[name] = "duplicate" if result.duplicate else "imported"
+        except Exception as exc:
+            outcomes[name] = f"error: {exc!r}"
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("ops1", "ops2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes.values()) == ["duplicate", "imported"], outcomes
+    assert BankStatement.objects.filter(bank_account=account).count() == 2
+    assert StatementLine.objects.filter(statement__bank_account=account).count() == 2
