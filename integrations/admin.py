@@ -466,5 +466,7 @@ class IntegrationHealthAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/integrations/health.html", context)
 
 
-# The sync engine's screens (connections, the failed-sync queue, mismatches) live beside it.
+# The sync engine's screens (connections, the failed-sync queue, mismatches) live beside it;
+# so do the bank statements' (reconciliation).
+from integrations.reconciliation import admin as reconciliation_admin  # noqa: E402, F401
 from integrations.sync import admin as sync_admin  # noqa: E402, F401

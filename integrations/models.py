@@ -499,7 +499,13 @@ class IntegrationHealth(WebhookDelivery):
         default_permissions = ("view",)
 
 
-# The sync engine's tables live beside the engine; importing them here registers them.
+# The sync engine's tables live beside the engine, and the bank statements for
+# reconciliation beside their parsers; importing them here registers them.
+from integrations.reconciliation.models import (  # noqa: E402, F401
+    BankAccount,
+    BankStatement,
+    StatementLine,
+)
 from integrations.sync.models import (  # noqa: E402, F401
     AccountingConnection,
     AccountMapping,

@@ -43,6 +43,17 @@ SYNC_CUSTOMER_DATA = [
     "!integrations.delete_*connection",
 ]
 
+# Bank statements: finance reads them and keeps the bank accounts (imports go through the
+# statement_import command). Statement lines name customers and counterparties.
+RECONCILIATION_OPERATE = [
+    "integrations.view_bankaccount",
+    "integrations.add_bankaccount",
+    "integrations.change_bankaccount",
+    "integrations.view_bankstatement",
+    "integrations.view_statementline",
+]
+RECONCILIATION_CUSTOMER_DATA = ["!integrations.*_bankstatement", "!integrations.*_statementline"]
+
 STAFF_ROLES: dict[str, list[str]] = {
     # Answers customers: sees their story, changes nothing that moves money.
     "support": [*VIEW_CUSTOMERS, "core.view_auditevent"],
@@ -62,6 +73,7 @@ STAFF_ROLES: dict[str, list[str]] = {
         "core.view_auditevent",
         "core.view_outboxevent",
         *SYNC_OPERATE,
+        *RECONCILIATION_OPERATE,
     ],
     # Keeps the machinery running: queues, schedules, events; no customer money actions and
     # no customer data (the audit trail names customers, their reasons and addresses).
@@ -73,6 +85,7 @@ STAFF_ROLES: dict[str, list[str]] = {
         "transfers.view_transfer",
         "integrations.*",
         *SYNC_CUSTOMER_DATA,  # sees connections (view), not the jobs, mismatches, mappings
+        *RECONCILIATION_CUSTOMER_DATA,  # sees bank accounts, not statements or their lines
     ],
     # Everything, including staff accounts and login lockouts (axes' attempts and logs).
     "admin": ["*.*"],
