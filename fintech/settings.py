@@ -303,6 +303,7 @@ INTEGRATIONS_PACKAGES = [
     "integrations.connectors.kyc.sandbox",
     "integrations.sync",
     "integrations.connectors.accounting.xero",
+    "integrations.connectors.accounting.quickbooks",
     "integrations.simulators",
 ]
 
@@ -392,6 +393,10 @@ XERO_CLIENT_SECRET = (
 )
 # The key Xero signs its webhooks with (the sandbox signs with the same one locally).
 XERO_WEBHOOK_KEY = _partner_secret("XERO_WEBHOOK_KEY", "xero-webhook-key", enabled=_xero_live)
+# QuickBooks Online's webhook verifier token (integrations/connectors/accounting/quickbooks).
+QUICKBOOKS_WEBHOOK_VERIFIER = _partner_secret(
+    "QUICKBOOKS_WEBHOOK_VERIFIER", "quickbooks-webhook-verifier", enabled=False
+)
 XERO_SCOPES = env_str(
     "XERO_SCOPES",
     "offline_access accounting.transactions accounting.contacts accounting.settings.read",
