@@ -10,23 +10,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from integrations.errors import PermanentError
-from ledger.currency import currency_exponent
-
-Body = dict[str, Any]
-
-
-class MappingError(PermanentError):
-    """The facts cannot be said in QuickBooks' terms as they are."""
-
-
-class FieldNotAllowed(MappingError):
-    """A builder produced a field that is not on its object's allowlist."""
-
-
-class NothingToMap(MappingError):
-    """The facts hold nothing this document would book (a zero fee or margin, say)."""
-
+from integrations.connectors.accounting import vocabulary
+from integrations.connectors.accounting.vocabulary import (
+    Body,
+    MappingError,
+    day,
+    major_units,
+)
 
 # --------------------------------------------------------------------------- allowlists
 
@@ -97,27 +87,9 @@ ALLOWED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
 
 
 def allowlisted(kind: str, obj: Mapping[str, Any]) -> Body:
-    """`obj` checked against ALLOWED_FIELDS[kind], nested objects too, its fields put in the
-    XSD's order; raises FieldNotAllowed on a field not on the list and MappingError on a
-    float or a None (say what you mean)."""
-    allowed = ALLOWED_FIELDS[kind]
-    extra = sorted(set(obj) - set(allowed))
-    if extra:
-        raise FieldNotAllowed(f"{kind}: {', '.join(extra)} not on the allowlist")
-    checked: Body = {}
-    for field, nested in allowed.items():
-        if field not in obj:
-            continue
-        value = obj[field]
-        if nested is None:
-            if value is None or isinstance(value, float | dict | list):
-                raise MappingError(f"{kind}.{field}: {type(value).__name__} is not sent")
-            checked[field] = value
-        elif nested.startswith("["):
-            checked[field] = [allowlisted(nested[1:-1], item) for item in value]
-        else:
-            checked[field] = allowlisted(nested, value)
-    return checked
+    """`obj` checked against ALLOWED_FIELDS[kind], its fields in the XSD's order
+    (vocabulary.allowlisted)."""
+    return vocabulary.allowlisted(ALLOWED_FIELDS, kind, obj)
 
 
 # --------------------------------------------------------------------------- values
@@ -127,14 +99,7 @@ DISPLAY_NAME_MAX = 500
 REQUEST_ID_MAX = 50  # the requestid query parameter
 
 
-def amount(amount_minor: int, currency: str) -> Decimal:
-    """Minor units -> a Decimal in major units quantized to the currency's exponent."""
-    exponent = currency_exponent(currency)
-    return Decimal(amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
-
-
-def day(value: dt.date) -> str:
-    return value.isoformat()
+amount = major_units
 
 
 def doc_number(reference: str) -> str:

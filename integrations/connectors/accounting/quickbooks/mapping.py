@@ -47,11 +47,6 @@ from integrations.connectors.accounting.quickbooks.fields import (
     REQUEST_ID_MAX as REQUEST_ID_MAX,
 )
 from integrations.connectors.accounting.quickbooks.fields import Body as Body
-from integrations.connectors.accounting.quickbooks.fields import (
-    FieldNotAllowed as FieldNotAllowed,
-)
-from integrations.connectors.accounting.quickbooks.fields import MappingError as MappingError
-from integrations.connectors.accounting.quickbooks.fields import NothingToMap as NothingToMap
 from integrations.connectors.accounting.quickbooks.fields import account_ref, header, ref
 from integrations.connectors.accounting.quickbooks.fields import allowlisted as allowlisted
 from integrations.connectors.accounting.quickbooks.fields import amount as amount
@@ -61,6 +56,9 @@ from integrations.connectors.accounting.quickbooks.fields import requestid_for a
 from integrations.connectors.accounting.quickbooks.roles import ROLES_CUSTOMER as ROLES_CUSTOMER
 from integrations.connectors.accounting.quickbooks.roles import ROLES_PLATFORM as ROLES_PLATFORM
 from integrations.connectors.accounting.quickbooks.roles import RoleSpec as RoleSpec
+from integrations.connectors.accounting.vocabulary import FieldNotAllowed as FieldNotAllowed
+from integrations.connectors.accounting.vocabulary import MappingError as MappingError
+from integrations.connectors.accounting.vocabulary import NothingToMap as NothingToMap
 from integrations.connectors.accounting.wire import dumps as dumps
 
 # `dumps`, the roles and the vocabulary of `fields` are re-exported (`import X as X`): the

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from integrations.connectors.accounting import vocabulary
 from integrations.connectors.accounting.facts import (
     ContactFacts,
     DayMovement,
@@ -38,30 +39,22 @@ from integrations.connectors.accounting.facts import (
     RefundFacts,
     TransferFacts,
 )
+from integrations.connectors.accounting.vocabulary import (
+    Body,
+    MappingError,
+    NothingToMap,
+    major_units,
+)
+from integrations.connectors.accounting.vocabulary import FieldNotAllowed as FieldNotAllowed
+from integrations.connectors.accounting.vocabulary import day as day
 from integrations.connectors.accounting.wire import dumps as dumps
 from integrations.connectors.accounting.xero.roles import ROLES_CUSTOMER as ROLES_CUSTOMER
 from integrations.connectors.accounting.xero.roles import ROLES_PLATFORM as ROLES_PLATFORM
 from integrations.connectors.accounting.xero.roles import RoleSpec as RoleSpec
-from integrations.errors import PermanentError
 from ledger.currency import currency_exponent
 
 # `dumps`, `ROLES_PLATFORM`, `ROLES_CUSTOMER` and `RoleSpec` are re-exported (`import X as X`):
 # the engine and the account-mapping screen find them here.
-
-Body = dict[str, Any]
-
-
-class MappingError(PermanentError):
-    """The facts cannot be said in Xero's terms as they are."""
-
-
-class FieldNotAllowed(MappingError):
-    """A builder produced a field that is not on its object's allowlist."""
-
-
-class NothingToMap(MappingError):
-    """The facts hold nothing this document would book (a zero fee or margin, say)."""
-
 
 # --------------------------------------------------------------------------- allowlists
 
@@ -154,24 +147,8 @@ ENVELOPES: Mapping[str, str] = {
 
 
 def allowlisted(kind: str, obj: Mapping[str, Any]) -> Body:
-    """`obj` checked against ALLOWED_FIELDS[kind], nested objects too; raises FieldNotAllowed
-    on a field not on the list and MappingError on a float or a None (say what you mean)."""
-    allowed = ALLOWED_FIELDS[kind]
-    extra = sorted(set(obj) - set(allowed))
-    if extra:
-        raise FieldNotAllowed(f"{kind}: {', '.join(extra)} not on the allowlist")
-    checked: Body = {}
-    for field, value in obj.items():
-        nested = allowed[field]
-        if nested is None:
-            if value is None or isinstance(value, float | dict | list):
-                raise MappingError(f"{kind}.{field}: {type(value).__name__} is not sent")
-            checked[field] = value
-        elif nested.startswith("["):
-            checked[field] = [allowlisted(nested[1:-1], item) for item in value]
-        else:
-            checked[field] = allowlisted(nested, value)
-    return checked
+    """`obj` checked against ALLOWED_FIELDS[kind] (vocabulary.allowlisted)."""
+    return vocabulary.allowlisted(ALLOWED_FIELDS, kind, obj)
 
 
 def envelope(kind: str, *objects: Mapping[str, Any]) -> Body:
@@ -224,18 +201,14 @@ XERO_MONEY_DECIMALS = 2
 
 
 def amount(amount_minor: int, currency: str) -> Decimal:
-    """Minor units -> a Decimal in major units quantized to the currency's exponent."""
+    """Minor units -> major units, refused where Xero's 2 decimals cannot hold it."""
     exponent = currency_exponent(currency)
     if exponent > XERO_MONEY_DECIMALS and amount_minor % 10 ** (exponent - XERO_MONEY_DECIMALS):
         raise MappingError(
             f"{amount_minor} minor units of {currency} need {exponent} decimals; Xero keeps "
             f"{XERO_MONEY_DECIMALS}"
         )
-    return Decimal(amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
-
-
-def day(value: dt.date) -> str:
-    return value.isoformat()
+    return major_units(amount_minor, currency)
 
 
 # Our reference on each document (a transfer's documents share its reference).
