@@ -410,11 +410,18 @@ class XeroAdapter:
         enabled = set(context.connection.currencies or [])
         if not enabled:
             return
-        t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
-        needed = {t.source_currency}
-        if context.job.action in ("fx_margin", "fx_margin_reversal"):
-            needed = {t.target_currency}
-        missing = sorted(needed - enabled)
+        from fintech.transfers.models import Transfer
+
+        # The transfer's two currency codes (one small read; the action builds its facts).
+        pair = (
+            Transfer.objects.filter(reference=context.job.object_id)
+            .values_list("source_currency", "target_currency")
+            .first()
+        )
+        if pair is None:
+            raise PermanentError(f"transfer {context.job.object_id} does not exist")
+        margin = context.job.action in ("fx_margin", "fx_margin_reversal")
+        missing = sorted({pair[1] if margin else pair[0]} - enabled)
         if missing:
             raise PermanentError(
                 f"currency {', '.join(missing)} is not enabled in the Xero organisation "
