@@ -15,6 +15,10 @@ BENCHMARKS = [
     "bench.webhooks_outbound",
     "bench.accounting_daily_movements",
     "bench.accounting_sync",
+    "bench.reconciliation_match",
+    "bench.quickbooks_sync",
+    "bench.erp_pain001",
+    "bench.dashboard",
 ]
 
 

@@ -20,7 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import ROOT, scratch_database
 
@@ -71,7 +74,56 @@ def sandbox_rate(*, api: str, token: str, tenant: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Provider:
+    """What differs between accounting providers in this benchmark."""
+
+    name: str  # "xero"
+    env: dict[str, str]  # its sandbox's and connector's limits, out of the way
+    # Connect the platform's books to its sandbox through the OAuth dance and map them.
+    connect: Callable[[Any], Any]
+    # The sandbox's own rate for `count` creates: (connection, count) -> requests/s.
+    baseline: Callable[[Any, int], float]
+    label: str = "accounting sync"
+    baseline_label: str = "a plain PUT loop"
+
+
+def _xero_connect(actor: Any) -> Any:
+    from integrations.connectors.accounting.xero import demo
+    from integrations.sync import services
+
+    connection, auth = services.connection_start(actor=actor, provider="xero", profile_id=None)
+    connection = demo.connect_by_redirect(connection=connection, authorization_url=auth)
+    demo.mapping_apply(connection=connection, mapping=demo.SANDBOX_MAPPING)
+    return connection
+
+
+def _xero_baseline(connection: Any, count: int) -> float:
+    from django.conf import settings
+
+    return sandbox_rate(
+        api=settings.XERO_API_URL,
+        token=connection.access_token or "",
+        tenant=connection.tenant_id,
+        count=count,
+    )
+
+
+XERO = Provider(
+    name="xero",
+    env={
+        "XERO_SANDBOX_RATE_PER_MINUTE": "1000000",
+        "XERO_SANDBOX_RATE_PER_DAY": "10000000",
+        "XERO_SANDBOX_CONCURRENT_LIMIT": "1000",
+        "XERO_CALLS_PER_MINUTE": "1000000",
+        "XERO_CALLS_PER_DAY": "10000000",
+    },
+    connect=_xero_connect,
+    baseline=_xero_baseline,
+)
+
+
+def main(provider: Provider = XERO) -> int:
     port, redis_port = _free_port(), _free_port()
     base = f"http://127.0.0.1:{port}"
     redis = subprocess.Popen(
@@ -92,12 +144,8 @@ def main() -> int:
                 "DJANGO_SETTINGS_MODULE": "fintech.settings",
                 "KYC_CONNECTOR": "none",
                 "PAYOUT_CONNECTOR": "none",
-                "XERO_SANDBOX_RATE_PER_MINUTE": "1000000",
-                "XERO_SANDBOX_RATE_PER_DAY": "10000000",
-                "XERO_SANDBOX_CONCURRENT_LIMIT": "1000",
-                "XERO_CALLS_PER_MINUTE": "1000000",
-                "XERO_CALLS_PER_DAY": "10000000",
                 "WEB_CONCURRENCY": "3",
+                **provider.env,
             }
             os.environ.update(env)
             import django
@@ -116,22 +164,15 @@ def main() -> int:
             )  # fmt: skip
             _wait_http(f"{base}/health/")
 
-            from django.conf import settings
             from django.db import connections
 
             from fintech.core.services import Actor
             from integrations.claims import enqueue
-            from integrations.connectors.accounting.xero import demo
             from integrations.sync import services
             from integrations.sync.models import Connection, SyncJob
             from tests.builders import build_profile
 
-            actor = Actor.system("bench")
-            connection, auth = services.connection_start(
-                actor=actor, provider="xero", profile_id=None
-            )
-            connection = demo.connect_by_redirect(connection=connection, authorization_url=auth)
-            demo.mapping_apply(connection=connection, mapping=demo.SANDBOX_MAPPING)
+            connection = provider.connect(Actor.system("bench"))
             Connection.objects.filter(pk=connection.pk).update(max_concurrent=100)
             connection.refresh_from_db()
             ids = []
@@ -148,12 +189,7 @@ def main() -> int:
             from fintech.core.models import OutboxEvent
 
             OutboxEvent.objects.update(status="dispatched")
-            baseline = sandbox_rate(
-                api=settings.XERO_API_URL,
-                token=connection.access_token or "",
-                tenant=connection.tenant_id,
-                count=JOBS,
-            )
+            baseline = provider.baseline(connection, JOBS)
             connections.close_all()
 
             processes.append(
@@ -186,10 +222,12 @@ def main() -> int:
         redis.wait(10)
     rate = done / elapsed
     print(
-        f"accounting sync: {rate:.1f} jobs/s with one worker "
+        f"{provider.label}: {rate:.1f} jobs/s with one worker "
         f"({done}/{JOBS} contacts synced in {elapsed:.1f} s; {failed} not synced)"
     )
-    print(f"baseline (the sandbox under a plain PUT loop, one thread): {baseline:.1f} req/s")
+    print(
+        f"baseline (the sandbox under {provider.baseline_label}, one thread): {baseline:.1f} req/s"
+    )
     print(f"ratio: {rate / baseline:.2f} (two calls per job: 0.5 is the ceiling)")
     return 0 if done == JOBS else 1
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-from fintech.env import env_int
+from fintech.core.logs import default_log_format, gunicorn_logging_config
+from fintech.env import env_choice, env_int, env_str
 
 
 def default_workers() -> int:
@@ -25,6 +26,16 @@ timeout = 60
 graceful_timeout = 10
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# gunicorn's own lines (errors, the access line) through the app's formatter: JSON in
+# production, with the request id and redaction (fintech/core/logs.py).
+logconfig_dict = gunicorn_logging_config(
+    log_format=env_choice(
+        "LOG_FORMAT",
+        default_log_format(env_choice("FINTECH_ENV", "local", ("local", "test", "production"))),
+        ("json", "console"),
+    ),
+    level=env_str("LOG_LEVEL", "INFO"),
+)
 # gunicorn's runtime control socket is one path per user (~/.gunicorn/gunicorn.ctl): two runs on
 # one machine would fight over it, and nothing here uses it.
 control_socket_disable = True

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from fintech.core.logs import default_log_format, logging_config
 from fintech.env import (
     env_bool,
     env_choice,
@@ -121,7 +122,8 @@ DATABASES = {"default": _database_from_url("DATABASE_URL", _database_url)}
 REDIS_URL = _redis_url("REDIS_URL", env_str("REDIS_URL", "redis://127.0.0.1:6379/0"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the staff second factor (fintech/core/admin_site.py).
+    "fintech.core.admin_apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -158,6 +160,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "fintech.api.browser_middleware.BrowserCsrfViewMiddleware",
     "fintech.api.browser_middleware.BrowserAuthenticationMiddleware",
+    # request.user.is_verified(): this session passed a second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "fintech.api.browser_middleware.BrowserMessageMiddleware",
     "fintech.api.browser_middleware.BrowserXFrameOptionsMiddleware",
@@ -178,6 +182,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The environment banner on every admin page (templates/admin/base_site.html).
+                "fintech.core.context_processors.environment",
             ],
         },
     },
@@ -208,17 +214,19 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_SECURE = PRODUCTION
+# Sessions end after SESSION_IDLE_MINUTES without a request: every request pushes the expiry
+# forward (one session write per browser request; the API under /api/ has no session). A
+# password change ends every other session at once (Django's session auth hash).
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Logs (fintech/core/logs.py): structlog over the standard library; JSON lines in production,
+# readable lines locally; every line carries the request id and has secrets redacted.
+LOG_FORMAT = env_choice("LOG_FORMAT", default_log_format(FINTECH_ENV), ("json", "console"))
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
 
 # Celery: settings that prevent known failures (see shared/LIBRARIES.md).
 CELERY_BROKER_URL = REDIS_URL
@@ -250,9 +258,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Integrations: outbox relay, webhooks, partner connectors (integrations/README.md).
 # Our own server's base URL, given to partners (and the sandbox simulators) for callbacks.
-FINTECH_BASE_URL = env_str("FINTECH_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# By default where `make run` serves (its PORT), so the sandboxes' callbacks find it.
+FINTECH_BASE_URL = env_str("FINTECH_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip(
+    "/"
+)
 # A bearer token Prometheus sends to scrape /metrics (empty: staff sessions only).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Readiness (/health/ready, `manage.py health`; fintech/core/health.py): how long to wait for
+# a Celery worker's answer to a ping, and how old beat's last tick (the scan_due run, every
+# 5 s) may be before the platform is not ready.
+HEALTH_WORKER_PING_TIMEOUT_MS = env_int("HEALTH_WORKER_PING_TIMEOUT_MS", 1000, minimum=50)
+HEALTH_BEAT_MAX_AGE_SECONDS = env_int("HEALTH_BEAT_MAX_AGE_SECONDS", 60, minimum=5)
 OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 200, minimum=1)
 # An event handed to the broker but not fanned out within this lease (the message was lost,
 # the worker died, the dispatch failed) is handed out again; the lease doubles per attempt.
@@ -477,7 +493,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the currency enum that quotes, transfers and balances share (otherwise
     # drf_spectacular.W001 in `check --deploy`: SourceCurrencyEnum, TargetCurrencyEnum, ...).
-    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "fintech.core.money.SUPPORTED_CURRENCIES"},
+    "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "fintech.core.money.SUPPORTED_CURRENCIES",
+        # Two state machines in the API: each its own named enum.
+        "TransferStateEnum": "fintech.transfers.models.Transfer.State",
+        "PaymentRequestStateEnum": "fintech.payments.models.PaymentRequest.State",
+    },
     # The interactive docs (/api/v1/docs/, /api/v1/redoc/) from drf-spectacular-sidecar's
     # static files, served by whitenoise like the admin's; "bearer" lets a reader paste a token.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -494,6 +515,9 @@ API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 # Idempotency keys are kept at least 24 hours (IETF draft, Stripe), then purged.
 API_IDEMPOTENCY_TTL_HOURS = env_int("API_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
 # Days the API request log is kept (0: forever); purged by beat in batches.
+# The audit trail's CSV export (Admin > Audit events > Export CSV; fintech/core/audit_export.py)
+# refuses a time range wider than this many days: export a longer period in parts.
+AUDIT_EXPORT_MAX_DAYS = env_int("AUDIT_EXPORT_MAX_DAYS", 31, minimum=1)
 API_REQUEST_LOG_RETENTION_DAYS = env_int("API_REQUEST_LOG_RETENTION_DAYS", 30, minimum=0)
 # Rows the request log may queue in Redis while no worker drains it (then the oldest go).
 API_REQUEST_LOG_QUEUE_MAX = env_int("API_REQUEST_LOG_QUEUE_MAX", 500_000, minimum=1000)
@@ -501,6 +525,10 @@ API_REQUEST_LOG_QUEUE_MAX = env_int("API_REQUEST_LOG_QUEUE_MAX", 500_000, minimu
 # (file uploads aside; a larger one is a 413) and nesting levels of a JSON document.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32, minimum=2)
+# A pain.001 file sent as raw XML (POST /api/v1/payment-request-batches/files with
+# Content-Type: application/xml): its own bound, as ERPs send thousands of payments in one
+# (10,000 payments are about 7 MiB).
+PAYMENT_FILE_MAX_BYTES = env_int("PAYMENT_FILE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 
 # Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.
 RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvider")
@@ -543,6 +571,15 @@ AXES_CLIENT_IP_CALLABLE = "fintech.core.security.client_ip"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "code_verifier"]
 
+# Staff second factor (django-otp; fintech/core/admin_site.py, docs/operations.md): when
+# STAFF_2FA_REQUIRED (production's default), the admin opens only to a session that also passed
+# a TOTP code or a one-time recovery code; staff without a device enrol on first login. Off by
+# default in local and test so the demo and the tests' force_login keep working.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", PRODUCTION)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Fintech back office")
+STAFF_RECOVERY_CODE_COUNT = 10
+
 # /o/token/: failed requests (a wrong client secret, code or refresh token) are counted per
 # client id and per address in a fixed window; past either limit, every request from that
 # client id or address is a 429 with Retry-After until the window ends (fintech.api.views.oauth).
@@ -559,7 +596,7 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
 )
 # Load balancers probe the health check over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/(live|ready)?$"]
 SECURE_HSTS_SECONDS = env_int(
     "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, minimum=0
 )
@@ -606,3 +643,203 @@ CONTENT_SECURITY_POLICY = {
 OAUTH2_PROVIDER["COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS"] = True
 # The API's JSON responses: nothing to load, nothing may frame them.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+# --- the QuickBooks Online sandbox (integrations/simulators/quickbooks, docs/quickbooks-sandbox.md)
+# Intuit's OAuth 2.0 server, Accounting API v3 and webhooks, served under /sandbox/quickbooks/.
+# Its app's credentials, the verifier token it signs webhooks with (QUICKBOOKS_WEBHOOK_VERIFIER,
+# the one our receiver checks), where it sends them, token lifetimes and per-realm limits.
+QUICKBOOKS_SANDBOX_BASE_URL = env_str(
+    "QUICKBOOKS_SANDBOX_BASE_URL", f"{FINTECH_BASE_URL}/sandbox/quickbooks"
+).rstrip("/")
+QUICKBOOKS_SANDBOX_CLIENT_ID = env_str(
+    "QUICKBOOKS_SANDBOX_CLIENT_ID", "" if PRODUCTION else "quickbooks-sandbox-app"
+)
+QUICKBOOKS_SANDBOX_CLIENT_SECRET = _partner_secret(
+    "QUICKBOOKS_SANDBOX_CLIENT_SECRET", "quickbooks-sandbox-client", enabled=False
+)
+QUICKBOOKS_SANDBOX_WEBHOOK_URL = env_str(
+    "QUICKBOOKS_SANDBOX_WEBHOOK_URL", f"{FINTECH_BASE_URL}/webhooks/quickbooks/"
+)
+# Intuit: access tokens 1 hour, refresh tokens 100 days (x_refresh_token_expires_in).
+QUICKBOOKS_SANDBOX_ACCESS_TOKEN_SECONDS = env_int(
+    "QUICKBOOKS_SANDBOX_ACCESS_TOKEN_SECONDS", 3600, minimum=1
+)
+QUICKBOOKS_SANDBOX_REFRESH_TOKEN_SECONDS = env_int(
+    "QUICKBOOKS_SANDBOX_REFRESH_TOKEN_SECONDS", 100 * 86400, minimum=1
+)
+# A spent refresh token still answers (with the same successor) this long after its use.
+QUICKBOOKS_SANDBOX_REFRESH_GRACE_SECONDS = env_int(
+    "QUICKBOOKS_SANDBOX_REFRESH_GRACE_SECONDS", 30, minimum=0
+)
+# Intuit's limits per realm: 500 requests a minute, 10 at once (a company's own settings win).
+QUICKBOOKS_SANDBOX_RATE_PER_MINUTE = env_int("QUICKBOOKS_SANDBOX_RATE_PER_MINUTE", 500, minimum=1)
+QUICKBOOKS_SANDBOX_CONCURRENT_LIMIT = env_int("QUICKBOOKS_SANDBOX_CONCURRENT_LIMIT", 10, minimum=1)
+
+# --- Reconciliation (issue 17): matching, checks, mismatches, the nightly run ---------------
+# Days a bank may book before or after our ledger date (reference matching, split, batch).
+RECONCILIATION_DATE_WINDOW_DAYS = env_int("RECONCILIATION_DATE_WINDOW_DAYS", 3, minimum=0)
+# Write-offs above this difference (minor units, any currency) need a second operator.
+RECONCILIATION_WRITE_OFF_THRESHOLD_MINOR = env_int(
+    "RECONCILIATION_WRITE_OFF_THRESHOLD_MINOR", 1000, minimum=0
+)
+# The nightly run: local time "HH:MM" in this zone (copied into its beat row by migration
+# 0011; editable under Periodic tasks afterwards); the watchdog alerts GRACE hours later.
+RECONCILIATION_TIME_ZONE = env_str("RECONCILIATION_TIME_ZONE", "UTC")
+RECONCILIATION_RUN_AT = env_str("RECONCILIATION_RUN_AT", "03:15")
+RECONCILIATION_GRACE_HOURS = env_int("RECONCILIATION_GRACE_HOURS", 2, minimum=0)
+RECONCILIATION_HOLD_MAX_AGE_DAYS = env_int("RECONCILIATION_HOLD_MAX_AGE_DAYS", 7, minimum=1)
+RECONCILIATION_TRANSFER_SLA_HOURS = {
+    "created": env_int("RECONCILIATION_SLA_CREATED_HOURS", 24, minimum=1),
+    "funded": env_int("RECONCILIATION_SLA_FUNDED_HOURS", 4, minimum=1),
+    "processing": env_int("RECONCILIATION_SLA_PROCESSING_HOURS", 48, minimum=1),
+}
+RECONCILIATION_SUSPENSE_PREFIXES = env_list("RECONCILIATION_SUSPENSE_PREFIXES", ["suspense:"])
+# Statement files dropped in <dir>/<account number>/ are imported by the nightly run.
+RECONCILIATION_INBOX_DIR = env_str("RECONCILIATION_INBOX_DIR", "")
+# Modules that register more checks (ERP, CRM): `@register_check` at import.
+RECONCILIATION_CHECK_MODULES = env_list(
+    "RECONCILIATION_CHECK_MODULES",
+    [
+        "integrations.payments.reconciliation_checks",
+        "integrations.connectors.crm.hubspot.reconciliation_checks",
+    ],
+)
+INTEGRATIONS_PACKAGES += ["integrations.reconciliation"]
+# The exception inbox (integrations/inbox/): its scan task, every minute from beat.
+INTEGRATIONS_PACKAGES += ["integrations.inbox"]
+
+# --- CRM (HubSpot) connector and its sandbox (integrations/connectors/crm/hubspot/,
+# integrations/simulators/crm/, docs/crm.md) --------------------------------------------------
+HUBSPOT_CONNECTOR = env_choice("HUBSPOT_CONNECTOR", _default_connector, ("sandbox", "live", "none"))
+CRM_SANDBOX_BASE_URL = env_str("CRM_SANDBOX_BASE_URL", f"{FINTECH_BASE_URL}/sandbox/crm").rstrip(
+    "/"
+)
+CRM_SANDBOX_CLIENT_ID = env_str("CRM_SANDBOX_CLIENT_ID", "" if PRODUCTION else "crm-sandbox-app")
+CRM_SANDBOX_CLIENT_SECRET = _partner_secret(
+    "CRM_SANDBOX_CLIENT_SECRET", "crm-sandbox-client", enabled=False
+)
+# Where the sandbox sends its signed webhooks, and its limits per portal (HubSpot's: 100 calls
+# per 10 seconds, 250,000 a day); a portal's own settings (control endpoint) win.
+CRM_SANDBOX_WEBHOOK_URL = env_str(
+    "CRM_SANDBOX_WEBHOOK_URL", f"{FINTECH_BASE_URL}/webhooks/hubspot/"
+)
+CRM_SANDBOX_ACCESS_TOKEN_SECONDS = env_int("CRM_SANDBOX_ACCESS_TOKEN_SECONDS", 1800, minimum=1)
+CRM_SANDBOX_RATE_PER_10S = env_int("CRM_SANDBOX_RATE_PER_10S", 100, minimum=1)
+CRM_SANDBOX_RATE_PER_DAY = env_int("CRM_SANDBOX_RATE_PER_DAY", 250_000, minimum=1)
+_hubspot_sandbox = CRM_SANDBOX_BASE_URL
+_hubspot_live = HUBSPOT_CONNECTOR == "live"
+HUBSPOT_API_URL = env_str("HUBSPOT_API_URL", _hubspot_sandbox).rstrip("/")
+HUBSPOT_AUTHORIZE_URL = env_str("HUBSPOT_AUTHORIZE_URL", f"{_hubspot_sandbox}/oauth/authorize")
+HUBSPOT_TOKEN_URL = env_str("HUBSPOT_TOKEN_URL", f"{_hubspot_sandbox}/oauth/v1/token")
+HUBSPOT_CLIENT_ID = (
+    env_required("HUBSPOT_CLIENT_ID")
+    if _hubspot_live
+    else env_str("HUBSPOT_CLIENT_ID", CRM_SANDBOX_CLIENT_ID)
+)
+# Also the key HubSpot signs its webhooks with (v3 signature: the app's client secret).
+HUBSPOT_CLIENT_SECRET = (
+    env_required("HUBSPOT_CLIENT_SECRET")
+    if _hubspot_live
+    else env_str("HUBSPOT_CLIENT_SECRET", CRM_SANDBOX_CLIENT_SECRET)
+)
+HUBSPOT_SCOPES = env_str(
+    "HUBSPOT_SCOPES",
+    "oauth crm.objects.companies.read crm.objects.companies.write crm.objects.contacts.read "
+    "crm.objects.contacts.write crm.schemas.companies.write crm.objects.owners.read",
+)
+HUBSPOT_TIMEOUT_SECONDS = env_int("HUBSPOT_TIMEOUT_SECONDS", 20, minimum=1)
+# The URL HubSpot signs a webhook with (its target URL); empty: the request's own URL.
+HUBSPOT_WEBHOOK_URL = env_str("HUBSPOT_WEBHOOK_URL", "")
+HUBSPOT_SANDBOX_AUTOCONNECT = env_bool("HUBSPOT_SANDBOX_AUTOCONNECT", False)
+# The lifecycle rules: volume bands on the trailing window (major units, per currency; the
+# profile's band is the highest any one currency reaches), one tier per band, and from which
+# band (0-based) a customer is high value; "dormant" after this many days without a transfer.
+CRM_WINDOW_DAYS = env_int("CRM_WINDOW_DAYS", 90, minimum=1)
+CRM_DORMANT_DAYS = env_int("CRM_DORMANT_DAYS", 90, minimum=1)
+CRM_VOLUME_BAND_EDGES = tuple(
+    int(edge) for edge in env_str("CRM_VOLUME_BAND_EDGES", "10000,100000,1000000").split(",")
+)
+CRM_TIERS = tuple(env_str("CRM_TIERS", "starter,growth,scale,enterprise").split(","))
+CRM_HIGH_VALUE_BAND = env_int("CRM_HIGH_VALUE_BAND", 2, minimum=0)
+if len(CRM_TIERS) != len(CRM_VOLUME_BAND_EDGES) + 1:
+    raise ImproperlyConfigured("CRM_TIERS needs one tier per volume band (edges + 1)")
+SYNC_PROVIDER_LIMITS["hubspot"] = {
+    "calls_per_minute": env_int("HUBSPOT_CALLS_PER_10S", 100, minimum=1),
+    "calls_window_seconds": 10,
+    "calls_per_day": env_int("HUBSPOT_CALLS_PER_DAY", 250_000, minimum=1),
+    "max_concurrent": env_int("HUBSPOT_MAX_CONCURRENT", 10, minimum=1),
+}
+INTEGRATIONS_PACKAGES.insert(
+    INTEGRATIONS_PACKAGES.index("integrations.simulators"), "integrations.connectors.crm.hubspot"
+)
+
+# --- QuickBooks Online connector (issue 14; integrations/connectors/accounting/quickbooks/) ---
+# Locally the sandbox this project serves under /sandbox/quickbooks/ (Intuit's shapes); in
+# production set QUICKBOOKS_CONNECTOR=live and Intuit's endpoints and the app's credentials:
+# authorize https://appcenter.intuit.com/connect/oauth2, tokens
+# https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer, revoke
+# https://developer.api.intuit.com/v2/oauth2/tokens/revoke, API
+# https://quickbooks.api.intuit.com/v3 (sandbox companies: sandbox-quickbooks.api.intuit.com).
+QUICKBOOKS_CONNECTOR = env_choice(
+    "QUICKBOOKS_CONNECTOR", _default_connector, ("sandbox", "live", "none")
+)
+# QUICKBOOKS_SANDBOX_BASE_URL and the sandbox app's credentials: the sandbox's block above.
+_qbo_sandbox = QUICKBOOKS_SANDBOX_BASE_URL
+QUICKBOOKS_AUTHORIZE_URL = env_str("QUICKBOOKS_AUTHORIZE_URL", f"{_qbo_sandbox}/oauth2/authorize")
+QUICKBOOKS_TOKEN_URL = env_str("QUICKBOOKS_TOKEN_URL", f"{_qbo_sandbox}/oauth2/tokens/bearer")
+QUICKBOOKS_REVOKE_URL = env_str("QUICKBOOKS_REVOKE_URL", f"{_qbo_sandbox}/oauth2/revoke")
+QUICKBOOKS_API_URL = env_str("QUICKBOOKS_API_URL", f"{_qbo_sandbox}/v3").rstrip("/")
+_qbo_live = QUICKBOOKS_CONNECTOR == "live"
+QUICKBOOKS_CLIENT_ID = (
+    env_required("QUICKBOOKS_CLIENT_ID")
+    if _qbo_live
+    else env_str("QUICKBOOKS_CLIENT_ID", QUICKBOOKS_SANDBOX_CLIENT_ID)
+)
+QUICKBOOKS_CLIENT_SECRET = (
+    env_required("QUICKBOOKS_CLIENT_SECRET")
+    if _qbo_live
+    else env_str("QUICKBOOKS_CLIENT_SECRET", QUICKBOOKS_SANDBOX_CLIENT_SECRET)
+)
+QUICKBOOKS_SCOPES = env_str("QUICKBOOKS_SCOPES", "com.intuit.quickbooks.accounting")
+# The API's minorversion on every call (Intuit's minimum is 75 since August 2025).
+QUICKBOOKS_MINOR_VERSION = env_int("QUICKBOOKS_MINOR_VERSION", 75, minimum=1)
+QUICKBOOKS_TIMEOUT_SECONDS = env_int("QUICKBOOKS_TIMEOUT_SECONDS", 20, minimum=1)
+# How long a throttled connection waits when Intuit's 429 names no Retry-After (it rarely
+# does; its limits are per minute).
+QUICKBOOKS_THROTTLE_WAIT_SECONDS = env_int("QUICKBOOKS_THROTTLE_WAIT_SECONDS", 60, minimum=1)
+# `make run` connects a demo business customer's books (this legal name) to the sandbox.
+QUICKBOOKS_SANDBOX_AUTOCONNECT = env_bool("QUICKBOOKS_SANDBOX_AUTOCONNECT", False)
+QUICKBOOKS_SANDBOX_AUTOCONNECT_PROFILE = env_str(
+    "QUICKBOOKS_SANDBOX_AUTOCONNECT_PROFILE", "Acme Trading Ltd"
+)
+# Intuit's limits per realm: 500 requests a minute, 10 at once (no daily cap).
+SYNC_PROVIDER_LIMITS["quickbooks"] = {
+    "calls_per_minute": env_int("QUICKBOOKS_CALLS_PER_MINUTE", 500, minimum=1),
+    "calls_per_day": env_int("QUICKBOOKS_CALLS_PER_DAY", 1_000_000, minimum=1),
+    "max_concurrent": env_int("QUICKBOOKS_MAX_CONCURRENT", 10, minimum=1),
+}
+
+# --- ERP payments (fintech/payments, integrations/payments, docs/erp.md) --------------------
+INSTALLED_APPS += ["fintech.payments"]
+INTEGRATIONS_PACKAGES += ["integrations.payments"]
+# Default approval thresholds per currency (minor units of the request's amount): at or above
+# them a second approver from the customer's members is needed. A profile's ApprovalPolicy
+# overrides per currency.
+ERP_APPROVAL_THRESHOLDS_MINOR: dict[str, int] = {
+    "GBP": 1_000_000, "EUR": 1_000_000, "USD": 1_000_000,
+}  # fmt: skip
+# Refused above (per payment, minor units); a profile's policy may lower or raise it.
+ERP_MAX_AMOUNT_MINOR: dict[str, int] = {}
+# A due date further back or ahead than these is refused as not sane.
+ERP_DUE_DATE_MAX_PAST_DAYS = env_int("ERP_DUE_DATE_MAX_PAST_DAYS", 90, minimum=0)
+ERP_DUE_DATE_MAX_FUTURE_DAYS = env_int("ERP_DUE_DATE_MAX_FUTURE_DAYS", 365, minimum=1)
+# Same vendor, amount and bill reference within this many days: held as a possible duplicate.
+ERP_DUPLICATE_WINDOW_DAYS = env_int("ERP_DUPLICATE_WINDOW_DAYS", 30, minimum=1)
+# Screening hooks (dotted paths to `(ScreeningSubject) -> list[str]`), and the keywords of the
+# built-in keyword screen.
+ERP_SCREENING_HOOKS: list[str] = ["fintech.payments.screening.keyword_screen"]
+ERP_SCREENING_KEYWORDS: list[str] = [
+    w.strip() for w in env_str("ERP_SCREENING_KEYWORDS", "").split(",") if w.strip()
+]
+# Most items in one JSON batch.
+ERP_BATCH_MAX_ITEMS = env_int("ERP_BATCH_MAX_ITEMS", 2000, minimum=1)

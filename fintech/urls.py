@@ -1,11 +1,7 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-
-def health(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
+from fintech.core.health import health_live, health_ready
 
 admin.site.site_header = "Fintech back office"
 admin.site.site_title = "Fintech back office"
@@ -27,7 +23,12 @@ urlpatterns = [
     path("sandbox/", include("integrations.simulators.urls")),
     # The browser's return from an accounting provider's consent page (integrations/sync).
     path("integrations/oauth/", include("integrations.sync.urls")),
-    path("health/", health, name="health"),
+    # Liveness (the process answers) and readiness (database, Redis, migrations, a Celery
+    # worker, beat's tick): fintech/core/health.py. `/health/` stays liveness: the fault tests
+    # and load balancers probe it while workers may still be starting.
+    path("health/", health_live, name="health"),
+    path("health/live", health_live, name="health-live"),
+    path("health/ready", health_ready, name="health-ready"),
     # Prometheus counters and gauges (integrations/README.md), staff or METRICS_TOKEN only.
     path("metrics", include("integrations.observability.urls")),
 ]

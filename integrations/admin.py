@@ -468,5 +468,7 @@ class IntegrationHealthAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 # The sync engine's screens (connections, the failed-sync queue, mismatches) live beside it;
 # so do the bank statements' (reconciliation).
+# And the exception inbox's, which reads all of them.
+from integrations.inbox import admin as inbox_admin  # noqa: E402, F401
 from integrations.reconciliation import admin as reconciliation_admin  # noqa: E402, F401
 from integrations.sync import admin as sync_admin  # noqa: E402, F401

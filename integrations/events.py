@@ -34,6 +34,27 @@ CATALOGUE: dict[str, str] = {
     "payment.refunded": "A transfer's money went back to the customer",
     "invoice.synced": "An invoice was synced with the accounting tool",
     "ledger.entry.created": "A ledger entry was posted",
+    "vendor.created": "An ERP vendor was synced in as a new beneficiary",
+    "vendor.bank_details_changed": "An ERP vendor's bank details changed: re-approval needed",
+    "vendor.deactivated": "An ERP vendor was deactivated",
+    **{
+        f"payment_request.{state}": f"An ERP payment request is now {label.lower()}"
+        for state, label in (
+            ("received", "Received"),
+            ("held", "Held for review (possible duplicate or screening)"),
+            ("validated", "Validated"),
+            ("awaiting_approval", "Awaiting approval"),
+            ("quoted", "Quoted"),
+            ("transfer_created", "Transfer created"),
+            ("funded", "Funded"),
+            ("processing", "Processing"),
+            ("completed", "Completed"),
+            ("failed", "Failed"),
+            ("rejected", "Rejected"),
+            ("cancelled", "Cancelled"),
+            ("expired", "Expired (not approved in time)"),
+        )
+    },
     "webhook.test": "A test event asked for by you (API or operator)",
     "webhook.endpoint_disabled": "One of your webhook endpoints was disabled (410 or failing)",
 }

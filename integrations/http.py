@@ -7,6 +7,9 @@ address, and returns a session whose connections go to the checked address: the 
 resolved again, so a DNS answer changed between the check and the connection (rebinding) is
 not followed. The Host header, TLS SNI and certificate verification still use the host name.
 Use it (or `safe_post`) for every URL a customer or partner chose.
+
+Every call made through these carries the current request id as `X-Request-Id` (the API
+request, or the task it caused: fintech/core/logs.py), so the partner's logs and ours meet.
 """
 
 from __future__ import annotations
@@ -18,10 +21,20 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from fintech.core.logs import current_request_id
+from fintech.core.metrics import metric_incr
 from integrations.errors import PermanentError, TransientError
 from integrations.ssrf import Resolved, UnsafeUrl, resolve_checked
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def with_request_id(headers: Any) -> None:
+    """Add the current request id to an outbound request's headers (unless one is set)."""
+    request_id = current_request_id()
+    if request_id and REQUEST_ID_HEADER not in headers:
+        headers[REQUEST_ID_HEADER] = request_id
 
 
 class PartnerClient:
@@ -39,12 +52,14 @@ class PartnerClient:
         headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        with_request_id(headers)
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:
             response = self.session.request(
                 method, url, json=json, headers=headers, timeout=self.timeout
             )
         except requests.Timeout as exc:
+            metric_incr("provider_timeouts", labels={"provider": self.partner})
             raise TransientError(f"{self.partner}: timed out after {self.timeout} s") from exc
         except requests.RequestException as exc:
             raise TransientError(f"{self.partner}: {type(exc).__name__}: {exc}") from exc
@@ -84,6 +99,7 @@ class PinnedAdapter(HTTPAdapter):
         proxies: dict[str, str] | None = None,
     ) -> requests.Response:
         # `proxies` is ignored on purpose: a proxy would resolve the name again itself.
+        with_request_id(request.headers)
         failed: requests.ConnectionError | None = None
         for address in self.addresses:
             self.address = address

@@ -18,6 +18,7 @@ import logging
 
 from celery import shared_task
 
+from fintech.core.health import beat_tick_record
 from integrations import registry, relay
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,9 @@ def event_dispatch(event_id: str) -> int:
 def scan_due() -> dict[str, int]:
     """Beat: publish whatever is due in the database (retries, messages lost while Redis was
     down, rows whose worker died). The database is the source of truth, Redis only a nudge.
-    The scans are the ones the packages registered (integrations/registry.py)."""
+    The scans are the ones the packages registered (integrations/registry.py). Each run is
+    beat's tick for the readiness check (fintech/core/health.py)."""
+    beat_tick_record()
     published: dict[str, int] = {}
     for name, scan in registry.scans().items():
         # One scan that fails (a poison row, the database blinking) must not stop the others:

@@ -199,7 +199,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 @admin.register(Posting)
 class PostingAdmin(ReadOnlyAdmin):
     list_display = ["id", "entry", "account", "currency", "debit_minor", "credit_minor"]
-    list_filter = ["currency"]
+    # By entry date: the operator dashboard's revenue figures link here (?account=<id>&
+    # entry__effective_at__gte=...), so each day's revenue opens as the postings behind it.
+    list_filter = ["currency", ("entry__effective_at", admin.DateFieldListFilter)]
     search_fields = ["account__code", "=entry__id", "entry__idempotency_key"]
     list_select_related = ["entry", "account"]
     raw_id_fields = ["entry", "account"]

@@ -60,3 +60,36 @@ def test_production_mode_starts_with_its_secrets() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "required"),
+    [
+        ({"FINTECH_ENV": "production"}, "True"),
+        ({"FINTECH_ENV": "production", "STAFF_2FA_REQUIRED": "off"}, "False"),
+        ({"FINTECH_ENV": "local"}, "False"),
+        ({"FINTECH_ENV": "local", "STAFF_2FA_REQUIRED": "on"}, "True"),
+    ],
+)
+def test_staff_two_factor_is_required_in_production_unless_switched_off(
+    overrides: dict[str, str], required: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.pop("STAFF_2FA_REQUIRED", None)
+    env.update(DJANGO_SECRET_KEY="s" * 50, FIELD_ENCRYPTION_KEYS="k" * 32, **overrides)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.STAFF_2FA_REQUIRED)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == required

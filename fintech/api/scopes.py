@@ -19,6 +19,13 @@ LEDGER_READ = "ledger:read"
 COMPLIANCE_READ = "compliance:read"
 WEBHOOKS_MANAGE = "webhooks:manage"
 ACCOUNTING_SYNC = "accounting:sync"
+CRM_WRITE = "crm:write"
+VENDORS_WRITE = "vendors:write"
+PAYMENTS_REQUEST = "payments:request"
+# A separate grant, never implied by payments:request or any other scope: the maker's
+# application should not hold it (fintech/payments/services/approvals.py).
+PAYMENTS_APPROVE = "payments:approve"
+CASH_READ = "cash:read"
 
 SCOPES: dict[str, str] = {
     PROFILES_READ: "Read the business profile the application acts for",
@@ -33,6 +40,11 @@ SCOPES: dict[str, str] = {
     COMPLIANCE_READ: "Read the compliance (KYC/KYB) status",
     WEBHOOKS_MANAGE: "Manage webhook subscriptions",
     ACCOUNTING_SYNC: "Connect accounting software and read the sync status of your objects",
+    CRM_WRITE: "For CRM connectors: set the account manager; no financial data",
+    VENDORS_WRITE: "Sync your ERP's vendors (create, update, deactivate) and read them",
+    PAYMENTS_REQUEST: "Send ERP payment requests and batches, and read their status",
+    PAYMENTS_APPROVE: "Approve or reject payment requests (a member's own grant)",
+    CASH_READ: "Read the cash position",
 }
 
 ALL_SCOPES: tuple[str, ...] = tuple(SCOPES)

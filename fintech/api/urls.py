@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from fintech.api.views import account, beneficiaries, docs, quotes, sandbox, transfers
+from fintech.api.views import account, beneficiaries, docs, payments, quotes, sandbox, transfers
 
 app_name = "api"
 
@@ -41,8 +41,63 @@ v1 = [
         transfers.TransferCancelApi.as_view(),
         name="transfer-cancel",
     ),
+    path("vendors", payments.VendorListUpsertApi.as_view(), name="vendors"),
+    path("vendors/bulk", payments.VendorBulkApi.as_view(), name="vendors-bulk"),
+    path("vendors/<str:erp_vendor_id>", payments.VendorDetailApi.as_view(), name="vendor"),
+    path(
+        "vendors/<str:erp_vendor_id>/deactivate",
+        payments.VendorDeactivateApi.as_view(),
+        name="vendor-deactivate",
+    ),
+    path(
+        "payment-requests",
+        payments.PaymentRequestListCreateApi.as_view(),
+        name="payment-requests",
+    ),
+    path(
+        "payment-requests/export",
+        payments.PaymentsExportApi.as_view(),
+        name="payments-export",
+    ),
+    path(
+        "payment-requests/<str:request_id>",
+        payments.PaymentRequestDetailApi.as_view(),
+        name="payment-request",
+    ),
+    path(
+        "payment-requests/<str:request_id>/approve",
+        payments.PaymentRequestApproveApi.as_view(),
+        name="payment-request-approve",
+    ),
+    path(
+        "payment-requests/<str:request_id>/reject",
+        payments.PaymentRequestRejectApi.as_view(),
+        name="payment-request-reject",
+    ),
+    path(
+        "payment-request-batches",
+        payments.PaymentBatchCreateApi.as_view(),
+        name="payment-request-batches",
+    ),
+    path(
+        "payment-request-batches/files",
+        payments.PaymentFileUploadApi.as_view(),
+        name="payment-request-batch-files",
+    ),
+    path(
+        "payment-request-batches/<str:batch_id>/pain002",
+        payments.PaymentBatchStatusReportApi.as_view(),
+        name="payment-request-batch-pain002",
+    ),
+    path(
+        "payment-request-batches/<str:batch_id>",
+        payments.PaymentBatchDetailApi.as_view(),
+        name="payment-request-batch",
+    ),
+    path("cash-position", payments.CashPositionApi.as_view(), name="cash-position"),
     path("ledger/statement", account.StatementApi.as_view(), name="statement"),
     path("compliance", account.ComplianceApi.as_view(), name="compliance"),
+    path("crm/account-manager", account.CrmAccountManagerApi.as_view(), name="crm-account-manager"),
     path(
         "sandbox/transfers/<str:transfer_id>/simulate",
         sandbox.SandboxTransferSimulateApi.as_view(),

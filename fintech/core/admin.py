@@ -6,17 +6,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from fintech.core.audit_export import (
+    ExportRefused,
+    audit_events_for_export,
+    audit_export_csv,
+    audit_export_filters,
+    audit_export_record,
+)
 from fintech.core.dead_letters import dead_letter_resolve
 from fintech.core.models import AuditEvent, DeadLetter, OutboxEvent
 from fintech.core.services import Actor, outbox_requeue
-from fintech.customers.admin_helpers import action_with_reason
+from fintech.customers.admin_helpers import action_with_reason, actor_for_request
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -251,6 +267,54 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in self.EXACT_LOOKUPS or super().lookup_allowed(lookup, value, request)
 
+    # The CSV export takes the exact actor and object filters the list has; its range
+    # (since/until) is its own (the list knows no such parameters).
+    EXPORT_FILTERS = ("actor_label", "target_type", "target_id")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="core_auditevent_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        carried = {k: str(request.GET[k]) for k in self.EXPORT_FILTERS if request.GET.get(k)}
+        context = {
+            **(extra_context or {}),
+            "export_url": reverse("admin:core_auditevent_export")
+            + (f"?{urlencode(carried)}" if carried else ""),
+            "export_max_days": settings.AUDIT_EXPORT_MAX_DAYS,
+        }
+        return super().changelist_view(request, context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
+        """CSV of the trail by actor, object and time range (default: the last
+        AUDIT_EXPORT_MAX_DAYS days), streamed from a server-side cursor; the export is itself
+        an audit row. Staff who may view the trail only (core.view_auditevent)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            filters = audit_export_filters(request.GET, now=timezone.now())
+        except ExportRefused as refused:
+            self.message_user(request, f"Not exported: {refused}", messages.ERROR)
+            back = {k: str(request.GET[k]) for k in self.EXPORT_FILTERS if request.GET.get(k)}
+            changelist = reverse("admin:core_auditevent_changelist")
+            return HttpResponseRedirect(f"{changelist}?{urlencode(back)}" if back else changelist)
+        audit_export_record(actor=actor_for_request(request), filters=filters)
+        response = StreamingHttpResponse(
+            audit_export_csv(audit_events_for_export(filters)), content_type="text/csv"
+        )
+        name = f"audit-{filters.since:%Y%m%dT%H%M}-{filters.until:%Y%m%dT%H%M}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
     @admin.display(description="actor", ordering="actor_label")
     def actor_link(self, event: AuditEvent) -> str:
         query = urlencode({"actor_label": event.actor_label})
@@ -260,3 +324,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def target_link(self, event: AuditEvent) -> str:
         query = urlencode({"target_type": event.target_type, "target_id": event.target_id})
         return format_html('<a href="?{}">{}:{}</a>', query, event.target_type, event.target_id)
+
+
+# Staff accounts with their two-factor state (imported for its registrations).
+from fintech.core import admin_users  # noqa: E402, F401

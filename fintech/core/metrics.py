@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import redis
 
-from fintech.core.redis_client import redis_client
+from fintech.core.redis_client import redis_client, redis_later
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,22 @@ COUNTERS: dict[str, str] = {
     "xero_calls": "Calls made to Xero's Accounting API, by connection",
     "xero_call_ms": "Milliseconds spent in calls to Xero (divide by xero_calls: latency)",
     "xero_timeouts": "Calls to Xero that timed out, by connection",
+    # What an integration team watches (docs/operations.md, "Metrics").
+    "api_requests_failed": "API requests answered 4xx or 5xx, by endpoint, method and code",
+    "provider_timeouts": "Calls to a provider (payout, KYC, Xero, QuickBooks, CRM, a webhook "
+    "endpoint) that timed out, by provider",
+    "webhook_delivery_attempts": "Webhook delivery attempts, by outcome (succeeded, retry, "
+    "exhausted, failed): the success rate is succeeded over all",
+}
+
+# name -> (help, upper bounds in seconds). Kept as one counter per bucket (not cumulative),
+# plus `<name>_count` and `<name>_sum_us` (microseconds: Redis counts integers); `/metrics`
+# adds the buckets up into Prometheus' cumulative histogram.
+HISTOGRAMS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "api_request_duration_seconds": (
+        "API response time, by endpoint (its route) and method",
+        (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    ),
 }
 _LABELS = "|"
 
@@ -61,6 +78,40 @@ def metric_incr(name: str, by: int = 1, *, labels: Mapping[str, str] | None = No
         redis_client().hincrby(METRICS_KEY, metric_field(name, labels), by)
     except redis.RedisError as exc:
         logger.debug("metric %s not counted (Redis unavailable): %r", name, exc)
+
+
+def _le(value: float) -> str:
+    return "+Inf" if value == float("inf") else repr(value)
+
+
+def histogram_fields(
+    name: str, seconds: float, labels: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """The counter increments that record one observation of the histogram `name`."""
+    _help, bounds = HISTOGRAMS[name]
+    bucket = next((b for b in bounds if seconds <= b), float("inf"))
+    return {
+        metric_field(f"{name}_bucket", {**(labels or {}), "le": _le(bucket)}): 1,
+        metric_field(f"{name}_count", labels): 1,
+        metric_field(f"{name}_sum_us", labels): max(0, int(seconds * 1_000_000)),
+    }
+
+
+def metrics_incr_later(fields: Mapping[str, int]) -> None:
+    """Add to several counters (fields as metric_field makes them) with the enclosing Redis
+    batch's round trip (an API request's, sent after its response), or now; never raises."""
+
+    def add(pipe: redis.client.Pipeline) -> int:
+        for field, by in fields.items():
+            pipe.hincrby(METRICS_KEY, field, by)
+        return len(fields)
+
+    def done(result: list[Any] | redis.RedisError) -> None:
+        if isinstance(result, redis.RedisError):
+            logger.debug("metrics not counted (Redis unavailable): %r", result)
+
+    if fields:
+        redis_later(add, done)
 
 
 def metrics_snapshot() -> dict[str, int]:

@@ -17,13 +17,20 @@ VIEW_CUSTOMERS = [
     "beneficiaries.view_*",
     "quotes.view_*",
     "transfers.view_*",
+    "payments.view_*",
 ]
+
+# ERP payments (fintech/payments): release, reject or cancel requests held for review, and take
+# a customer's pain.001 file in the admin.
+ERP_OPERATE = ["payments.change_paymentrequest", "payments.add_paymentbatch"]
 
 # The sync engine (integrations/sync): jobs, mismatches and mappings name customers' objects
 # and books; connections are the machinery.
 SYNC_OPERATE = [
     "integrations.view_accountingconnection",
     "integrations.change_accountingconnection",
+    "integrations.view_crmconnection",
+    "integrations.change_crmconnection",
     "integrations.view_syncjob",
     "integrations.change_syncjob",
     "integrations.view_syncmismatch",
@@ -51,18 +58,43 @@ RECONCILIATION_OPERATE = [
     "integrations.change_bankaccount",
     "integrations.view_bankstatement",
     "integrations.view_statementline",
+    # matching, the mismatch queue and runs (issue 17): work them, never delete them
+    "integrations.view_reconmatch",
+    "integrations.view_reconmatchitem",
+    "integrations.view_suggestedfunding",
+    "integrations.change_suggestedfunding",
+    "integrations.view_mismatch",
+    "integrations.change_mismatch",
+    "integrations.work_mismatch",
+    "integrations.view_reconrun",
+    "integrations.view_periodclose",
+    "integrations.add_periodclose",
 ]
-RECONCILIATION_CUSTOMER_DATA = ["!integrations.*_bankstatement", "!integrations.*_statementline"]
+RECONCILIATION_CUSTOMER_DATA = [
+    "!integrations.*_bankstatement",
+    "!integrations.*_statementline",
+    "!integrations.*_reconmatch",
+    "!integrations.*_reconmatchitem",
+    "!integrations.*_suggestedfunding",
+    "!integrations.*_mismatch",
+    "!integrations.*_mismatchevent",
+    "!integrations.*_periodclose",
+]
+
+# The exception inbox (integrations/inbox): every role works it; each sees only the items of
+# sources whose model it may view (integrations/inbox/sources.py).
+INBOX = ["integrations.view_exceptionitem", "integrations.change_exceptionitem"]
 
 STAFF_ROLES: dict[str, list[str]] = {
     # Answers customers: sees their story, changes nothing that moves money.
-    "support": [*VIEW_CUSTOMERS, "core.view_auditevent"],
+    "support": [*VIEW_CUSTOMERS, "core.view_auditevent", *INBOX],
     # KYC/AML decisions.
     "compliance": [
         *VIEW_CUSTOMERS,
         "compliance.change_compliancestatus",
         "core.view_auditevent",
         "pghistory.view_*",
+        *INBOX,
     ],
     # Money: ledger, transfers' exception handling, reconciliation.
     "finance": [
@@ -74,6 +106,8 @@ STAFF_ROLES: dict[str, list[str]] = {
         "core.view_outboxevent",
         *SYNC_OPERATE,
         *RECONCILIATION_OPERATE,
+        *ERP_OPERATE,
+        *INBOX,
     ],
     # Keeps the machinery running: queues, schedules, events; no customer money actions and
     # no customer data (the audit trail names customers, their reasons and addresses).

@@ -31,6 +31,9 @@ class Profile(models.Model):
     city = models.CharField(max_length=100)
     postal_code = models.CharField(max_length=20, blank=True)
     email = models.EmailField()
+    # The account manager the CRM assigned (its owner), kept in step by the CRM's webhooks.
+    account_manager_email = models.EmailField(blank=True)
+    account_manager_name = models.CharField(max_length=200, blank=True)
     # Sandbox profiles belong to integrators' test applications and never mix with live data.
     is_sandbox = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

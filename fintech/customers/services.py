@@ -143,3 +143,34 @@ def membership_remove(*, actor: Actor, membership: Membership | int, reason: str
     with pghistory.context(actor=actor.label, reason=reason, request_id=actor.request_id):
         locked.delete()
     event_emit(type="customer.member_removed", profile_id=profile_id, payload=data)
+
+
+@service_transaction
+def profile_account_manager_set(
+    *, actor: Actor, profile_id: int, email: str, name: str, reason: str = ""
+) -> tuple[Profile, bool]:
+    """Assign the profile's account manager (from the CRM's owner, say); returns the profile
+    and whether it changed. A change is audited and emitted as
+    `customer.account_manager_changed`, which is how the new manager is told."""
+    try:
+        # Why the lock: two deliveries of owner changes must apply one after the other.
+        profile = Profile.objects.select_for_update().get(pk=profile_id)
+    except Profile.DoesNotExist as exc:
+        raise NotFound(f"Profile {profile_id} not found") from exc
+    email, name = email.strip().lower()[:254], name.strip()[:200]
+    if (profile.account_manager_email, profile.account_manager_name) == (email, name):
+        return profile, False
+    before = {"email": profile.account_manager_email, "name": profile.account_manager_name}
+    profile.account_manager_email, profile.account_manager_name = email, name
+    with pghistory.context(actor=actor.label, reason=reason, request_id=actor.request_id):
+        profile.save(update_fields=["account_manager_email", "account_manager_name", "updated_at"])
+    data = {"profile_id": profile.pk, "before": before, "email": email, "name": name}
+    audit_record(
+        actor=actor, action="profile.account_manager_set", target=profile, reason=reason, data=data
+    )
+    event_emit(
+        type="customer.account_manager_changed",
+        profile_id=profile.pk,
+        payload={"profile_id": profile.pk, "account_manager_email": email},
+    )
+    return profile, True

@@ -86,8 +86,16 @@ def _refuse(
     return Answer(http_status, {"error": code, "detail": error})
 
 
-def inbound_receive(*, provider_name: str, headers: dict[str, str], body: bytes) -> Answer:
-    """Everything `/webhooks/<provider>/` does. `headers` have lower-case names."""
+def inbound_receive(
+    *,
+    provider_name: str,
+    headers: dict[str, str],
+    body: bytes,
+    method: str = "POST",
+    uri: str = "",
+) -> Answer:
+    """Everything `/webhooks/<provider>/` does. `headers` have lower-case names; `method` and
+    `uri` (the absolute URL called) for providers that sign them."""
     provider = PROVIDERS.get(provider_name)
     if provider is None:
         return _refuse(
@@ -110,7 +118,7 @@ def inbound_receive(*, provider_name: str, headers: dict[str, str], body: bytes)
             code="payload_too_large",
         )
     # The signature first, over the raw bytes: nothing of an unverified body is trusted.
-    verdict = provider.verify(headers, body)
+    verdict = provider.verify_request(method=method, uri=uri, headers=headers, body=body)
     if verdict != Verdict.VALID:
         reasons = {
             Verdict.MISSING: (401, "signature_missing", "no signature header"),

@@ -13,5 +13,11 @@ from integrations.inbound.services import inbound_receive
 @require_POST
 def inbound_webhook(request: HttpRequest, provider: str) -> JsonResponse:
     headers = {name.lower(): value for name, value in request.headers.items()}
-    answer = inbound_receive(provider_name=provider, headers=headers, body=request.body)
+    answer = inbound_receive(
+        provider_name=provider,
+        headers=headers,
+        body=request.body,
+        method=request.method or "POST",
+        uri=request.build_absolute_uri(),
+    )
     return JsonResponse(answer.body, status=answer.status)

@@ -3,15 +3,24 @@ integration health page) and Prometheus (`/metrics`) look at first when somethin
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import redis
+from celery import current_app
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from fintech.core.logs import PUBLISHED_AT_HEADER
 from fintech.core.models import OutboxEvent
+from fintech.core.redis_client import redis_at
+from fintech.payments.models import ApprovalFailure
+from integrations.inbox.selectors import open_exception_counts
 from integrations.models import InboundWebhook, KycCheck, PayoutInstruction, WebhookDelivery
+from integrations.reconciliation.models import Mismatch
 from integrations.sync.models import Connection, SyncJob, SyncMismatch
 from integrations.sync.selectors import (
     BACKLOG_STATES,
@@ -42,6 +51,7 @@ class ConnectionHealth:
     dead: int
     token_status: str
     token_expires_at: datetime | None
+    kind: str = Connection.Kind.ACCOUNTING  # which admin screen shows it
 
 
 def sync_connection_health() -> list[ConnectionHealth]:
@@ -66,6 +76,7 @@ def sync_connection_health() -> list[ConnectionHealth]:
             dead=c.jobs_dead,  # type: ignore[attr-defined]
             token_status=connection_token_status(c),
             token_expires_at=c.token_expires_at,
+            kind=c.kind,
         )
         for c in rows
     ]
@@ -208,4 +219,107 @@ def integration_gauges() -> list[Gauge]:
         Gauge("kyc_checks_pending", "KYC checks not yet created at the provider", kyc["pending"]),
         Gauge("kyc_checks_error", "KYC checks the provider refused", kyc["error"]),
         *sync_gauges(),
+        *reconciliation_and_erp_gauges(),
+        *exception_gauges(),
+        *celery_queue_gauges(),
+    ]
+
+
+def reconciliation_and_erp_gauges() -> list[Gauge]:
+    """Open reconciliation mismatches by check (with the oldest's age), and ERP approval
+    failures recorded by reason (rows are never deleted: it only grows, like a counter)."""
+    now = timezone.now()
+    gauges: list[Gauge] = []
+    open_states = [Mismatch.State.OPEN, Mismatch.State.INVESTIGATING]
+    by_check = (
+        Mismatch.objects.filter(state__in=open_states)
+        .values("check_name")
+        .annotate(n=Count("pk"), oldest=Min("opened_at"))
+        .order_by("check_name")
+    )
+    for row in by_check:
+        labels = {"check": row["check_name"]}
+        gauges.append(
+            Gauge(
+                "reconciliation_mismatches_open",
+                "Reconciliation mismatches open or under investigation, by check",
+                row["n"],
+                labels,
+            )
+        )
+        gauges.append(
+            Gauge(
+                "reconciliation_mismatch_oldest_age_seconds",
+                "Age of the oldest open reconciliation mismatch, by check",
+                (now - row["oldest"]).total_seconds(),
+                labels,
+            )
+        )
+    if not gauges:
+        gauges.append(
+            Gauge(
+                "reconciliation_mismatches_open",
+                "Reconciliation mismatches open or under investigation, by check",
+                0,
+                {"check": ""},
+            )
+        )
+    failures = ApprovalFailure.objects.values("reason").annotate(n=Count("pk")).order_by("reason")
+    for row in failures:
+        gauges.append(
+            Gauge(
+                "erp_approval_failures_recorded",
+                "ERP payment approvals refused or expired (recorded, never deleted), by reason",
+                row["n"],
+                {"reason": row["reason"]},
+            )
+        )
+    return gauges
+
+
+def exception_gauges() -> list[Gauge]:
+    """The exception inbox's open items by source and severity (integrations/inbox)."""
+    return [
+        Gauge(
+            "exceptions_open",
+            "Exception inbox items open (not snoozed or resolved), by source and severity",
+            row["count"],
+            {"source": row["source"], "severity": row["severity"]},
+        )
+        for row in open_exception_counts()
+    ]
+
+
+def celery_queue_gauges() -> list[Gauge]:
+    """The broker's task queue: messages waiting and the oldest one's age (from the publish
+    time every message carries, fintech.core.logs). Absent when the broker cannot be read."""
+    conf = current_app.conf  # the app's broker (tests point it at their own Redis)
+    queue = str(conf.task_default_queue or "celery")
+    try:
+        broker = redis_at(str(conf.broker_url))
+        waiting = int(broker.llen(queue))
+        oldest_raw = broker.lindex(queue, -1)  # kombu pushes on the left, workers pop the right
+    except redis.RedisError:
+        return []
+    age = 0.0
+    if oldest_raw:
+        try:
+            published = json.loads(oldest_raw)["headers"].get(PUBLISHED_AT_HEADER)
+            age = max(0.0, time.time() - float(published)) if published else 0.0
+        except (ValueError, KeyError, TypeError, AttributeError):
+            age = 0.0
+    labels = {"queue": queue}
+    return [
+        Gauge(
+            "queue_messages_waiting",
+            "Task messages waiting in the broker, by queue",
+            waiting,
+            labels,
+        ),
+        Gauge(
+            "queue_oldest_message_age_seconds",
+            "Age of the oldest task message waiting in the broker, by queue (0 if none)",
+            age,
+            labels,
+        ),
     ]

@@ -12,9 +12,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from fintech.core.money import format_minor
+
+# The workbench (matches, mismatches, suggested fundings, runs, closed periods) registers
+# its pages on import.
+from integrations.reconciliation.admin_workbench import MatchedFilter, line_match_view
 from integrations.reconciliation.models import BankAccount, BankStatement, StatementLine
 
 
@@ -110,8 +115,27 @@ class StatementLineAdmin(_ReadOnly):
         "bank_reference",
         "end_to_end_id",
         "counterparty_name",
+        "match_link",
     )
-    list_filter = ("direction", "currency")
+    list_filter = (MatchedFilter, "direction", "currency", "statement__bank_account")
     search_fields = ("bank_reference", "end_to_end_id", "uetr", "remittance_info")
     readonly_fields = [f.name for f in StatementLine._meta.fields]
     list_select_related = ("statement",)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:line_id>/match/",
+                self.admin_site.admin_view(self.match_view),
+                name="integrations_statementline_match",
+            ),
+            *super().get_urls(),
+        ]
+
+    def match_view(self, request: HttpRequest, line_id: int) -> Any:
+        return line_match_view(self, request, line_id)
+
+    @admin.display(description="match")
+    def match_link(self, line: StatementLine) -> str:
+        url = reverse("admin:integrations_statementline_match", args=[line.pk])
+        return format_html('<a href="{}">match…</a>', url)

@@ -15,8 +15,12 @@ from integrations.reconciliation.parsers.base import ParsedStatement, normalise_
 from integrations.reconciliation.parsers.camt import is_camt, parse_camt
 from integrations.reconciliation.parsers.csv_statement import parse_csv
 from integrations.reconciliation.parsers.mt940_statement import is_mt940, parse_mt940
+from integrations.reconciliation.parsers.partner_report import (
+    is_partner_report,
+    parse_partner_report,
+)
 
-FORMATS = ("camt053", "camt054", "camt", "mt940", "csv")
+FORMATS = ("camt053", "camt054", "camt", "mt940", "csv", "partner")
 # Statements whose balances chain one to the next (a camt.054 notification has none; a CSV
 # export has none either).
 _CHAINED = (BankStatement.Format.CAMT053, BankStatement.Format.MT940)
@@ -46,6 +50,8 @@ def statement_format_detect(*, content: bytes, bank_account: BankAccount, filena
         return "camt"
     if is_mt940(content):
         return "mt940"
+    if is_partner_report(content):
+        return "partner"
     if bank_account.csv_mapping and b"\x00" not in content[:4000]:
         return "csv"
     raise refuse(
@@ -63,6 +69,8 @@ def _parse(
         return statements
     if fmt == "mt940":
         return parse_mt940(content, filename=filename)
+    if fmt == "partner":
+        return parse_partner_report(content, filename=filename)
     if fmt == "csv":
         return parse_csv(content, filename=filename, mapping=bank_account.csv_mapping)
     raise refuse("format", "unknown_format", f"{fmt!r} is not one of {', '.join(FORMATS)}")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -16,6 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from integrations import claims, partner_signing
+from integrations.models import SandboxWebhook
 
 CALLBACK_TIMEOUT_SECONDS = 10
 
@@ -35,6 +38,17 @@ def json_body(request: HttpRequest) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def json_safe(value: Any) -> Any:
+    """Request values (Decimal amounts) in a form JsonResponse and JSONField take."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def callback_allowed(url: str) -> bool:
@@ -121,3 +135,66 @@ def steps_due(model: type[Model]) -> list[Any]:
         order_by=("next_step_at",),
         due_field="next_step_at",
     )
+
+
+# --- a sandbox's webhooks (Xero's, Intuit's): rows holding the exact body, sent signed ---
+
+# Not acknowledged with a 2xx: sent again after these delays, then given up.
+WEBHOOK_RESEND_DELAYS = [5, 30, 120, 600, 1800]
+# Each sandbox's webhook model -> the task that sends one (integrations/simulators/tasks.py).
+WEBHOOK_TASKS = {
+    "XeroSandboxWebhook": "integrations.sandbox_xero_webhook_send",
+    "QuickBooksSandboxWebhook": "integrations.sandbox_quickbooks_webhook_send",
+    "CrmSandboxWebhook": "integrations.sandbox_crm_webhook_send",
+}
+
+
+def webhook_queue(model: type[SandboxWebhook], *, url: str, body: Any, **fields: Any) -> Any:
+    """Inside the caller's transaction: a webhook row holding the exact body, due at once and
+    published after commit (the scanner finds it if the message is lost)."""
+    hook = model._default_manager.create(
+        url=url,
+        body=json.dumps(body, separators=(",", ":")),
+        **fields,
+        **step_fields(delay_seconds=0),
+    )
+    step_publish(WEBHOOK_TASKS[model.__name__], model, str(hook.pk), delay_seconds=0)
+    return hook
+
+
+def webhook_deliver(
+    model: type[SandboxWebhook], webhook_id: str, headers: Callable[[bytes], dict[str, str]]
+) -> str:
+    """POST the webhook row's body with `headers(body)` (its signature) if it is due and nobody
+    else is on it: "delivered", "retry", "gave up" or "skipped"."""
+    if not step_claim(model, webhook_id):
+        return "skipped"
+    hook = model._default_manager.get(pk=webhook_id)
+    body = hook.body.encode()
+    try:
+        response = requests.post(
+            hook.url,
+            data=body,
+            headers={"Content-Type": "application/json", **headers(body)},
+            timeout=CALLBACK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status = str(response.status_code)
+        delivered = 200 <= response.status_code < 300
+    except requests.RequestException as exc:
+        status, delivered = type(exc).__name__, False
+    attempts = hook.attempts + 1
+    done: dict[str, Any] = {"attempts": attempts, "locked_until": None, "next_step_at": None}
+    if delivered:
+        model._default_manager.filter(pk=hook.pk).update(
+            **done, last_status=status, delivered_at=timezone.now()
+        )
+        return "delivered"
+    if attempts > len(WEBHOOK_RESEND_DELAYS):
+        model._default_manager.filter(pk=hook.pk).update(**done, last_status=f"gave up: {status}")
+        return "gave up"
+    again = timezone.now() + timedelta(seconds=WEBHOOK_RESEND_DELAYS[attempts - 1])
+    model._default_manager.filter(pk=hook.pk).update(
+        **{**done, "next_step_at": again}, last_status=status
+    )
+    return "retry"

@@ -6,19 +6,24 @@ failed, or sent and later returned. It walks one status at a time, every
 PAYOUT_SANDBOX_LATENCY_SECONDS, sending each status as a webhook signed with
 PAYOUT_SANDBOX_WEBHOOK_SECRET. The next status is due at the payout's `next_step_at`: the
 beat scanner finds it there (a message, when it is due at once, only wakes a worker sooner).
+GET /sandbox/payout-partner/settlement-report?date=&currency= is the day's settlement report
+(JSON, or `&format=csv` as a file): each payout with our reference, status, amount and fee.
 Steer it by the beneficiary's name: containing "fail" fails, containing "return" is returned
 after being sent; otherwise PAYOUT_SANDBOX_FAILURE_PERCENT of payouts fail at random.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -187,3 +192,70 @@ def payout_advance(*, payout_id: str) -> str:
 
 def payout_steps_due() -> list[str]:
     return steps_due(SandboxPayout)
+
+
+# The partner's fee per payout sent, in the payout's currency (major units, as their reports
+# write amounts); returned payouts keep the fee, failed ones cost nothing.
+SETTLEMENT_FEE = Decimal("0.00")
+
+
+def settlement_account(currency: str) -> str:
+    """How the partner names our prefunded account in one currency on its reports."""
+    return f"SANDBOX-PAYOUT-{currency}"
+
+
+def settlement_report(*, day: str, currency: str) -> dict[str, Any]:
+    """The day's settlement report for our account in `currency`: every payout created that
+    day (UTC) with its status, amount and fee."""
+    payouts = SandboxPayout.objects.filter(
+        currency=currency, created_at__date=day,
+        status__in=[SandboxPayout.Status.SENT, SandboxPayout.Status.FAILED,
+                    SandboxPayout.Status.RETURNED],
+    ).order_by("created_at", "id")  # fmt: skip
+    rows = []
+    for p in payouts:
+        fee = Decimal("0") if p.status == SandboxPayout.Status.FAILED else SETTLEMENT_FEE
+        rows.append({
+            "payout_id": p.id, "client_reference": p.client_reference, "status": p.status,
+            "amount": p.amount, "currency": p.currency, "fee": str(fee),
+            "settled_at": p.updated_at.isoformat(),
+        })  # fmt: skip
+    return {
+        "report": "settlement",
+        "date": day,
+        "account": settlement_account(currency),
+        "currency": currency,
+        "payouts": rows,
+    }
+
+
+@require_GET
+def payout_settlement_report(request: HttpRequest) -> HttpResponse:
+    """GET settlement-report?date=YYYY-MM-DD&currency=GBP[&format=csv]: JSON (the API pull),
+    or the same rows as a CSV file."""
+    if not authorized(request, settings.PAYOUT_SANDBOX_API_KEY):
+        return error(401, "unauthorized", "a valid API key is required")
+    day = request.GET.get("date", "")
+    currency = request.GET.get("currency", "").upper()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return error(422, "invalid_request", "date must be YYYY-MM-DD")
+    if len(currency) != 3 or not currency.isalpha():
+        return error(422, "invalid_request", "currency must be an ISO 4217 code")
+    report = settlement_report(day=day, currency=currency)
+    if request.GET.get("format") != "csv":
+        return JsonResponse(report)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(SETTLEMENT_COLUMNS))
+    writer.writeheader()
+    writer.writerows(report["payouts"])
+    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    name = f"settlement-{report['account']}-{day}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+SETTLEMENT_COLUMNS = (
+    "payout_id", "client_reference", "status", "amount", "currency", "fee", "settled_at",
+)  # fmt: skip

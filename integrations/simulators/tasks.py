@@ -10,6 +10,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from integrations.simulators import kyc, payout
+from integrations.simulators.crm import webhooks as crm_webhooks
+from integrations.simulators.quickbooks import webhooks as quickbooks_webhooks
 from integrations.simulators.xero import webhooks as xero_webhooks
 
 
@@ -26,3 +28,13 @@ def sandbox_kyc_complete(check_id: str) -> str:
 @shared_task(name="integrations.sandbox_xero_webhook_send", ignore_result=True)
 def sandbox_xero_webhook_send(webhook_id: str) -> str:
     return xero_webhooks.webhook_send(webhook_id=webhook_id)
+
+
+@shared_task(name="integrations.sandbox_quickbooks_webhook_send", ignore_result=True)
+def sandbox_quickbooks_webhook_send(webhook_id: str) -> str:
+    return quickbooks_webhooks.webhook_send(webhook_id=webhook_id)
+
+
+@shared_task(name="integrations.sandbox_crm_webhook_send", ignore_result=True)
+def sandbox_crm_webhook_send(webhook_id: str) -> str:
+    return crm_webhooks.webhook_send(webhook_id=webhook_id)

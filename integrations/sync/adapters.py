@@ -7,6 +7,7 @@ handlers (integrations/registry.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +25,9 @@ class OAuthConfig:
     scope: str
     # Where the provider may be reached (SSRF pinning; the sandbox is on 127.0.0.1).
     allow_private: bool = False
+    # How the revocation endpoint takes the token: RFC 7009's form (Xero) or a JSON body
+    # `{"token": ...}` (Intuit's).
+    revoke_json: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,10 @@ class SyncAdapter(Protocol):
 
     def oauth(self) -> OAuthConfig: ...
 
-    def tenants(self, *, access_token: str) -> list[Tenant]: ...
+    def tenants(self, *, access_token: str, callback: Mapping[str, str]) -> list[Tenant]:
+        """The organisations a new grant reaches. `callback` holds what the provider sent
+        back beside the code and state (Intuit's `realmId`, say; empty for most)."""
+        ...
 
     def organisation(self, *, connection: Connection) -> Organisation: ...
 

@@ -40,6 +40,7 @@ from integrations.sync.models import (
     AccountingConnection,
     AccountMapping,
     Connection,
+    CrmConnection,
     ExternalAccount,
     SyncJob,
     SyncMismatch,
@@ -110,9 +111,10 @@ class ConnectForm(forms.Form):
         help_text="empty: the platform's own books; else the business profile whose books",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kind: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [(p, p) for p in providers()]  # type: ignore[attr-defined]
+        names = [p for p in providers() if not kind or adapter_for(p).kind == kind]
+        self.fields["provider"].choices = [(p, p) for p in names]  # type: ignore[attr-defined]
 
     def clean_profile_id(self) -> int | None:
         profile_id: int | None = self.cleaned_data.get("profile_id")
@@ -158,6 +160,7 @@ class MappingForm(forms.Form):
         mode: str = Connection.Mode.PER_OBJECT,
         tax_type: str = "",
         tracking: list[dict[str, str]] | None = None,
+        line_settings: bool = True,
         **kwargs: Any,
     ) -> None:
         tracking = tracking or []
@@ -181,6 +184,8 @@ class MappingForm(forms.Form):
         self.fields[SETTING_MODE] = forms.ChoiceField(
             label="posting mode", choices=Connection.Mode.choices, initial=mode, required=False
         )
+        if not line_settings:
+            return  # the provider has no tax type or tracking on lines (QuickBooks here)
         self.fields[SETTING_TAX] = forms.CharField(
             label="tax type",
             required=False,
@@ -207,6 +212,10 @@ class MappingForm(forms.Form):
 
 @admin.register(AccountingConnection)
 class AccountingConnectionAdmin(admin.ModelAdmin):
+    # The connections of one kind (accounting here; CRM below): the same screens for each.
+    connection_kind: str = Connection.Kind.ACCOUNTING
+    what = "books"  # what is connected, in the operator's words
+    has_mapping = True  # an account mapping to their chart
     list_display = [
         "id",
         "provider",
@@ -258,7 +267,7 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
     change_list_template = f"{TEMPLATES}/connection_change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request).filter(kind=Connection.Kind.ACCOUNTING)
+        queryset = super().get_queryset(request).filter(kind=self.connection_kind)
         return selectors.connections_with_backlog(queryset.select_related("profile"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -317,18 +326,23 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
     def links(self, obj: Connection) -> str:
         items = []
         request = _viewer.get()
-        if request is not None and request.user.has_perm("integrations.view_accountmapping"):
-            url = reverse("admin:integrations_accountingconnection_mapping", args=[obj.pk])
+        if self._can_map(request):
+            url = reverse(f"admin:{self.url_base}_mapping", args=[obj.pk])
             items.append((url, "account mapping"))
         if obj.status == Connection.Status.SELECT_TENANT and self._can_operate(request):
-            url = reverse("admin:integrations_accountingconnection_tenant", args=[obj.pk])
+            url = reverse(f"admin:{self.url_base}_tenant", args=[obj.pk])
             items.append((url, "choose organisation"))
         return format_html_join(" · ", '<a href="{}">{}</a>', items)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        context = {"can_operate": self._can_operate(request), **(extra_context or {})}
+        context = {
+            "can_operate": self._can_operate(request),
+            "url_base": f"admin:{self.url_base}",
+            "what": self.what,
+            **(extra_context or {}),
+        }
         token = _viewer.set(request)  # the columns depend on who looks
         try:
             response = super().changelist_view(request, context)
@@ -349,7 +363,9 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
             "show_save_and_add_another": False,
             "show_delete": False,
             "can_operate": self._can_operate(request),
-            "can_map": request.user.has_perm("integrations.view_accountmapping"),
+            "can_map": self._can_map(request),
+            "url_base": f"admin:{self.url_base}",
+            "what": self.what,
             **(extra_context or {}),
         }
         connection = self.get_object(request, object_id) if object_id else None
@@ -365,6 +381,17 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
 
     def _can_operate(self, request: HttpRequest | None) -> bool:
         return request is not None and self.has_change_permission(request)
+
+    def _can_map(self, request: HttpRequest | None) -> bool:
+        return (
+            self.has_mapping
+            and request is not None
+            and request.user.has_perm("integrations.view_accountmapping")
+        )
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}"
 
     # Engineering sees the machinery, not whose books: the organisation's name, the
     # organisations offered and who connected it are for those who may see customers.
@@ -439,7 +466,7 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
-        name = "integrations_accountingconnection"
+        name = self.url_base
         return [
             path("connect/", wrap(self.connect_view), name=f"{name}_connect"),
             path("<int:pk>/mapping/", wrap(self.mapping_view), name=f"{name}_mapping"),
@@ -457,7 +484,7 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
         return connection
 
     def _change_url(self, connection: Connection) -> str:
-        return reverse("admin:integrations_accountingconnection_change", args=[connection.pk])
+        return reverse(f"admin:{self.url_base}_change", args=[connection.pk])
 
     def _page(self, request: HttpRequest, template: str, **context: Any) -> TemplateResponse:
         return TemplateResponse(
@@ -475,19 +502,19 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
                 actor=actor_for_request(request),
                 provider=provider,
                 profile_id=profile_id,
-                return_to=reverse("admin:integrations_accountingconnection_changelist"),
+                return_to=reverse(f"admin:{self.url_base}_changelist"),
             )
         except (IntegrationError, LookupError, UnsafeUrl) as exc:
             self.message_user(request, f"Not started: {_problem_text(exc)}", messages.ERROR)
-            return HttpResponseRedirect(
-                reverse("admin:integrations_accountingconnection_changelist")
-            )
+            return HttpResponseRedirect(reverse(f"admin:{self.url_base}_changelist"))
         return HttpResponseRedirect(url)
 
     def connect_view(self, request: HttpRequest) -> HttpResponse:
         if not self._can_operate(request):
             raise PermissionDenied
-        form = ConnectForm(request.POST if request.method == "POST" else None)
+        form = ConnectForm(
+            request.POST if request.method == "POST" else None, kind=self.connection_kind
+        )
         if request.method == "POST" and form.is_valid():
             return self._start(
                 request,
@@ -497,7 +524,7 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
         return self._page(
             request,
             "form.html",
-            title="Connect accounting books",
+            title=f"Connect {self.connection_kind} {self.what}",
             form=form,
             submit="Continue to the provider",
             intro="You will sign in at the provider and choose the organisation to connect.",
@@ -570,7 +597,8 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
         connection = self._connection(request, pk, operate=False)
         can_change = request.user.has_perm("integrations.change_accountmapping")
         try:
-            roles = adapter_for(connection.provider).roles(connection=connection)
+            adapter = adapter_for(connection.provider)
+            roles = adapter.roles(connection=connection)
         except LookupError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(self._change_url(connection))
@@ -587,14 +615,16 @@ class AccountingConnectionAdmin(admin.ModelAdmin):
             mode=connection.mode,
             tax_type=connection.tax_type,
             tracking=connection.tracking,
+            # Tax type and tracking on every line: for providers that have them (Xero's).
+            line_settings=bool(getattr(adapter, "line_settings", True)),
         )
         if data is not None and form.is_valid():
             actor = actor_for_request(request)
             settings_now = (connection.mode, connection.tax_type, connection.tracking)
             wanted = (
                 form.cleaned_data[SETTING_MODE] or connection.mode,
-                (form.cleaned_data[SETTING_TAX] or "").strip(),
-                form.cleaned_data[SETTING_TRACKING],
+                (form.cleaned_data.get(SETTING_TAX, connection.tax_type) or "").strip(),
+                form.cleaned_data.get(SETTING_TRACKING, connection.tracking),
             )
             if wanted != settings_now:
                 try:
@@ -1004,4 +1034,35 @@ class SyncMismatchAdmin(NoEditMixin, admin.ModelAdmin):
             reason_required=True,
             apply=apply,
             done="resolved",
+        )
+
+
+@admin.register(CrmConnection)
+class CrmConnectionAdmin(AccountingConnectionAdmin):
+    """The same screens for CRM connections, with what may reach the CRM (the connector's
+    allowlist per object) on each connection's page: operators see what leaves, and nothing
+    else can."""
+
+    connection_kind = Connection.Kind.CRM
+    what = "CRM"
+    has_mapping = False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        drop = {"mode", "base_currency", "currencies", "tax_type", "tracking"}
+        fields = [f for f in super().get_fields(request, obj) if f not in drop]
+        return [*fields, "calls_window_seconds", "allowlist_display"]
+
+    @admin.display(description="what may reach the CRM (allowlist)")
+    def allowlist_display(self, obj: Connection) -> str:
+        allowlist = getattr(adapter_for(obj.provider), "allowlist", None)
+        if allowlist is None:
+            return "-"
+        rows = [
+            (kind, name, meaning)
+            for kind, properties in allowlist().items()
+            for name, meaning in properties.items()
+        ]
+        body = format_html_join("", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><tr><th>object</th><th>property</th><th>holds only</th></tr>{}</table>", body
         )

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -22,12 +31,18 @@ from integrations.sync.models import Connection, SyncJob
 
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
+# The short window's length is per connection (`calls_window_seconds`: Xero counts per
+# minute, HubSpot per 10 seconds); the fields keep their "minute" names.
+_WINDOW = ExpressionWrapper(
+    F("calls_window_seconds") * Value(timedelta(seconds=1)), output_field=DurationField()
+)
 
 
 def call_take(*, connection_id: int) -> None:
     """Spend one call of the connection's budget, or raise RateLimited with the wait."""
     now = timezone.now()
-    new_minute = Q(minute_started_at__isnull=True) | Q(minute_started_at__lte=now - MINUTE)
+    window_start = ExpressionWrapper(Value(now) - _WINDOW, output_field=DateTimeField())
+    new_minute = Q(minute_started_at__isnull=True) | Q(minute_started_at__lte=window_start)
     new_day = Q(day_started_at__isnull=True) | Q(day_started_at__lte=now - DAY)
     # Why one conditional UPDATE: the check and the count are one statement, so two workers
     # cannot both take the last call of a minute.
@@ -55,6 +70,7 @@ def call_take(*, connection_id: int) -> None:
             "day_started_at",
             "minute_calls",
             "calls_per_minute",
+            "calls_window_seconds",
         )
         .first()
     )
@@ -66,8 +82,9 @@ def call_take(*, connection_id: int) -> None:
         waits.append((row["blocked_until"] - now).total_seconds())
         why = "the provider asked us to wait (429)"
     elif row["minute_calls"] >= row["calls_per_minute"] and row["minute_started_at"]:
-        waits.append((row["minute_started_at"] + MINUTE - now).total_seconds())
-        why = "the per-minute call limit is reached"
+        window = timedelta(seconds=row["calls_window_seconds"] or 60)
+        waits.append((row["minute_started_at"] + window - now).total_seconds())
+        why = f"the per-{int(window.total_seconds())}-second call limit is reached"
     elif row["day_started_at"] is not None:
         waits.append((row["day_started_at"] + DAY - now).total_seconds())
         why = "the daily call limit is reached"

@@ -73,7 +73,9 @@ class Connection(models.Model):
     tax_type = models.CharField(max_length=50, blank=True)
     tracking = models.JSONField(default=list, blank=True)
     # The provider's limits, counted here so every worker sees the same budget.
+    # Calls allowed per short window (`calls_window_seconds`: 60 at Xero, 10 at HubSpot).
     calls_per_minute = models.PositiveIntegerField(default=60)
+    calls_window_seconds = models.PositiveIntegerField(default=60)
     calls_per_day = models.PositiveIntegerField(default=5000)
     max_concurrent = models.PositiveSmallIntegerField(default=5)
     minute_started_at = models.DateTimeField(null=True, blank=True)
@@ -121,6 +123,14 @@ class AccountingConnection(Connection):
     class Meta:
         proxy = True
         verbose_name = "accounting connection"
+
+
+class CrmConnection(Connection):
+    """The CRM connections (HubSpot): the admin's view of them, beside accounting's."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "CRM connection"
 
 
 class OAuthAuthorization(models.Model):
@@ -333,6 +343,7 @@ __all__ = [
     "AccountMapping",
     "AccountingConnection",
     "Connection",
+    "CrmConnection",
     "ExternalAccount",
     "OAuthAuthorization",
     "SyncJob",

@@ -144,13 +144,23 @@ def _fresh(connection: Connection) -> bool:
     )
 
 
+def _static(connection: Connection) -> bool:
+    """A token that does not expire and has nothing to refresh it with (a HubSpot private-app
+    token, say): used as it is; when the provider refuses it, the client asks for a reconnect."""
+    return (
+        bool(connection.access_token)
+        and not connection.refresh_token
+        and connection.token_expires_at is None
+    )
+
+
 def access_token(*, connection_id: int) -> str:
     """A valid access token for the connection, refreshing it first when it is about to
     expire. Raises ReconnectRequired when the provider refuses the refresh."""
     connection = Connection.objects.get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise ReconnectRequired(f"the connection is {connection.get_status_display().lower()}")
-    if _fresh(connection):
+    if _fresh(connection) or _static(connection):
         return connection.access_token
     refused: str | None = None
     with transaction.atomic():
@@ -204,11 +214,20 @@ def token_revoke(*, connection: Connection) -> None:
         return
     try:
         session = _session(config, config.revoke_url)
-        session.revoke_token(
-            config.revoke_url,
-            token=connection.refresh_token,
-            token_type_hint="refresh_token",  # noqa: S106
-        )
+        if config.revoke_json:
+            session.post(
+                config.revoke_url,
+                json={"token": connection.refresh_token},
+                auth=(config.client_id, config.client_secret),
+                headers={"Accept": "application/json"},
+                withhold_token=True,
+            ).raise_for_status()
+        else:
+            session.revoke_token(
+                config.revoke_url,
+                token=connection.refresh_token,
+                token_type_hint="refresh_token",  # noqa: S106
+            )
     except (OAuthError, requests.RequestException) as exc:
         logger.warning("token revocation failed for connection %s: %s", connection.pk, exc)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -277,7 +278,11 @@ def _finish(
             claims.enqueue_on_commit(RUN_TASK, SyncJob, *dependents)
         else:
             Connection.objects.filter(pk=row.connection_id).update(last_error_at=now)
-    labels = {"connection": str(job.connection_id), "class": error_class or outcome}
+    labels = {
+        "connection": str(job.connection_id),
+        "provider": job.connection.provider,  # CRM update failures: provider="hubspot" etc.
+        "class": error_class or outcome,
+    }
     if error is not None:
         metric_incr("sync_errors", labels=labels)
     metric_incr("sync_jobs", labels={"provider": job.connection.provider, "state": outcome})
@@ -347,7 +352,9 @@ def mapping_problems(*, connection: Connection) -> list[str]:
             problems.append(f"{role.name}: account {code} does not exist in {connection.provider}")
         elif account.status.upper() != "ACTIVE":
             problems.append(f"{role.name}: account {code} is {account.status.lower()}")
-        elif role.account_types and account.type.upper() not in role.account_types:
+        elif role.account_types and account.type.upper() not in {
+            t.upper() for t in role.account_types
+        }:
             problems.append(
                 f"{role.name}: account {code} is of type {account.type}, "
                 f"expected {' or '.join(role.account_types)}"
@@ -459,15 +466,26 @@ def _limits(provider: str) -> dict[str, int]:
     return dict(limits.get(provider, {}))
 
 
-def connection_finish(*, state: str, code: str) -> Connection:
-    """The provider redirected back with a code: tokens, organisation, accounts."""
+def connection_finish(
+    *, state: str, code: str, callback: Mapping[str, str] | None = None
+) -> Connection:
+    """The provider redirected back with a code: tokens, organisation, accounts.
+    `callback`: the redirect's other parameters (Intuit sends the company's `realmId`)."""
     authorization = oauth.authorization_take(state=state)
     token = oauth.code_exchange(authorization=authorization, code=code)
     connection = authorization.connection
     adapter = adapter_for(connection.provider)
-    tenants = adapter.tenants(access_token=str(token["access_token"]))
+    tenants = adapter.tenants(access_token=str(token["access_token"]), callback=callback or {})
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if connection.tenant_id and connection.tenant_id not in {t.tenant_id for t in tenants}:
+            # A reconnect that signed in to other books: its jobs must not go there.
+            reached = ", ".join(f"{t.name} ({t.tenant_id})" for t in tenants) or "none"
+            raise PermanentError(
+                f"this sign-in reaches {reached}, not {connection.tenant_name} "
+                f"({connection.tenant_id}) that this connection syncs with: sign in to that "
+                "one, or disconnect and connect the other books as a new connection"
+            )
         oauth.tokens_store(connection=connection, token=token)
         connection.available_tenants = [
             {"tenant_id": t.tenant_id, "name": t.name, "connection_ref": t.connection_ref}
@@ -518,6 +536,12 @@ def _queue_wake(connection: Connection) -> None:
     SyncJob.objects.filter(
         connection=connection, state__in=[State.PENDING, State.RETRY_SCHEDULED]
     ).update(next_attempt_at=timezone.now())
+
+
+def connection_activated(*, connection: Connection) -> None:
+    """A connection made active outside the OAuth dance (a private app's token): its waiting
+    jobs are due now, and it takes over an earlier connection's unfinished ones."""
+    _queue_wake(connection)
 
 
 def _jobs_adopt(connection: Connection) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -46,6 +47,13 @@ def _connection_of(state: str) -> Connection | None:
     return row.connection if row else None
 
 
+def callback_params(query: Mapping[str, str]) -> dict[str, str]:
+    """What the redirect carries besides the code and state, for the provider's adapter
+    (Intuit's `realmId`): bounded, since anyone can craft this URL."""
+    extras = [(k, v) for k, v in query.items() if k not in ("code", "state", "error")]
+    return {str(k)[:50]: str(v)[:200] for k, v in extras[:20]}
+
+
 @require_GET
 def oauth_callback(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")[:100]
@@ -74,7 +82,9 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         )
     started = timezone.now()
     try:
-        connection = services.connection_finish(state=state, code=code)
+        connection = services.connection_finish(
+            state=state, code=code, callback=callback_params(request.GET)
+        )
     except (IntegrationError, LookupError) as exc:
         message = exc.message if isinstance(exc, IntegrationError) else str(exc)
         connection_now = _connection_of(state)

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from fintech.core.dead_letters import dead_letter_record, text_storable
 from fintech.core.errors import FieldError, NotFound, ValidationFailed
+from fintech.core.metrics import metric_incr
 from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
@@ -392,6 +393,7 @@ def _post(url: str, body: str, headers: dict[str, str]) -> AttemptResult:
     except UnsafeUrl as exc:
         error = f"refused: {exc}"
     except requests.Timeout:
+        metric_incr("provider_timeouts", labels={"provider": "webhook_endpoint"})
         error = f"timed out after {settings.WEBHOOK_TIMEOUT_SECONDS} s"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -435,7 +437,10 @@ def delivery_attempt(*, delivery_id: int) -> str:
     again while the others wait; operators redeliver it once the cause is fixed.
     """
     try:
-        return _attempt(delivery_id)
+        outcome = _attempt(delivery_id)
+        if outcome != "skipped":
+            metric_incr("webhook_delivery_attempts", labels={"outcome": outcome})
+        return outcome
     except (OperationalError, InterfaceError):
         raise  # the database is away, not the delivery at fault: it stays due
     except Exception as exc:

@@ -261,9 +261,11 @@ def test_a_duplicate_that_takes_the_key_while_a_failed_run_unwinds_owns_it(
     application_id = Application.objects.get(client_id=alice_client.client_id).pk
     lock_id = advisory_lock_id(application_id, "k")
     acquired, finish = threading.Event(), threading.Event()
+    duplicate_pid: list[int] = []
 
     def duplicate() -> None:
         with _other_connection() as other:
+            duplicate_pid.append(other.execute("SELECT pg_backend_pid()").fetchone()[0])
             other.execute("SELECT pg_advisory_lock(%s)", [lock_id])  # waits for our run
             acquired.set()
             finish.wait(timeout=30)
@@ -272,9 +274,15 @@ def test_a_duplicate_that_takes_the_key_while_a_failed_run_unwinds_owns_it(
 
     def quote_create_refusing_while_a_duplicate_waits(**kwargs):
         other_request.start()
-        for _ in range(500):  # until the duplicate waits on the key's lock
+        # Until the duplicate waits on the key's lock: its own session's lock request, not any
+        # ungranted lock in the cluster (other test processes share the server).
+        for _ in range(1000):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' "
+                    "AND pid = %s",
+                    [duplicate_pid[0] if duplicate_pid else -1],
+                )
                 if cursor.fetchone()[0]:
                     break
             time.sleep(0.01)

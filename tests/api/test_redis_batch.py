@@ -13,7 +13,7 @@ from fintech.api.request_log import KEY as REQUEST_LOG_KEY
 from fintech.celery import app as celery_app
 from fintech.core.redis_client import redis_batch, redis_client, redis_later
 from integrations.signals import KICK_KEY
-from tests.integrations.conftest import point_celery_at
+from tests.integrations.conftest import point_celery_at, redis_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,12 +80,17 @@ def _relay_tasks_queued(client: redis.Redis) -> int:
 
 
 @pytest.fixture
-def broker_is_the_platforms_redis(settings):
-    """Celery's broker on REDIS_URL, as by default (other tests may point it elsewhere)."""
-    original = celery_app.conf.broker_url
-    point_celery_at(settings.REDIS_URL)
+def broker_is_the_platforms_redis(settings, redis_server):  # noqa: F811 (the fixture)
+    """Celery's broker on REDIS_URL, as by default (other tests may point it elsewhere).
+
+    Both on this test process's own Redis: the shared REDIS_URL also holds the request-log
+    rows and relay tasks of the other xdist processes' requests."""
+    original_url, original_broker = settings.REDIS_URL, celery_app.conf.broker_url
+    settings.REDIS_URL = redis_server.url
+    point_celery_at(redis_server.url)
     yield
-    point_celery_at(original)
+    point_celery_at(original_broker)
+    settings.REDIS_URL = original_url
 
 
 @pytest.mark.django_db(transaction=True)

@@ -20,6 +20,7 @@ import pytest
 import requests
 import schemathesis
 from django.db import connection
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -33,6 +34,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fintech.api.idempotency import KEY_PATTERN
+from fintech.payments.services.requests import payment_batch_create
+from fintech.payments.services.vendors import vendor_upsert
+from fintech.payments.validation import PaymentRequestInput
 from fintech.quotes.services import quote_create
 from fintech.transfers.services import transfer_create
 from integrations.sync import adapters
@@ -89,7 +93,35 @@ NOT_EXPRESSIBLE_IN_SCHEMA = {
     # a business has at most MAX_ENDPOINTS_PER_PROFILE of them.
     ("url", "unsafe_url"),
     ("url", "too_many_endpoints"),
+    # ERP payment requests and vendors (fintech/payments/validation.py): the business's
+    # verification, its vendors and beneficiaries, routes, limits, the calendar, ids seen.
+    ("profile", "profile_not_verified"),
+    ("vendor_id", "unknown_vendor"),
+    ("vendor_id", "vendor_inactive"),
+    ("vendor_id", "beneficiary_inactive"),
+    ("beneficiary_id", "unknown_beneficiary"),
+    ("currency", "currency_mismatch"),
+    ("source_currency", "currency_pair_unsupported"),
+    ("amount", "amount_above_limit"),
+    ("amount", "too_many_decimals"),  # decimals per currency: the pattern allows up to 3
+    ("due_date", "due_date_out_of_range"),
+    ("erp_payment_id", "duplicate_erp_payment_id"),
+    ("erp_batch_id", "duplicate_batch"),
+    ("erp_vendor_id", "vendor_inactive"),
+    ("erp_vendor_id", "unknown_vendor"),
+    ("approver", "approver_not_a_person"),
+    ("approver", "maker_cannot_approve"),
+    ("approver", "approver_not_member"),
+    ("", "transition_not_allowed"),
+    ("date_to", "invalid_period"),  # a period of 1 to 366 days
+    ("source_currency", "required"),  # a file without DbtrAcct/Ccy needs one
+    # A file's content: well-formed pain.001 of a known version, valid, sums that add up.
+    *(("file", code) for code in ("FF01", "AM10", "AM18", "invalid_base64")),
+    ("file", "duplicate_message_id"),
 }
+# A batch's item errors are named `requests[3].amount`, `vendors[0].details.iban`: the item's
+# own (field, code) is what counts.
+_ITEM_PREFIX = re.compile(r"^(?:requests|vendors)\[\d+\]\.")
 
 
 def _refusal_codes(response) -> set[tuple[str, str]]:
@@ -97,7 +129,10 @@ def _refusal_codes(response) -> set[tuple[str, str]]:
         body = response.json()
     except ValueError:
         return set()
-    codes = {(str(e.get("field")), str(e.get("code"))) for e in body.get("errors") or []}
+    codes = {
+        (_ITEM_PREFIX.sub("", str(e.get("field"))), str(e.get("code")))
+        for e in body.get("errors") or []
+    }
     return codes or {("", str(body.get("code")))}
 
 
@@ -161,6 +196,21 @@ def alice_fuzzing(live_server) -> Fuzzing:
         actor=OPS, profile=alice, quote_id=quote.pk, beneficiary_id=beneficiary.pk,
         customer_transaction_id="INV-FUZZ-1",
     )  # fmt: skip
+    # An ERP vendor and a batch of one payment request (awaiting approval: a new vendor).
+    vendor_upsert(
+        actor=OPS, profile=alice, erp_vendor_id="V-FUZZ", name="Fuzz GmbH",
+        holder_name="Fuzz GmbH", currency="EUR", country="DE", scheme="iban",
+        details={"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+    )  # fmt: skip
+    batch = payment_batch_create(
+        actor=OPS, profile=alice, erp_batch_id="RUN-FUZZ",
+        items=[
+            PaymentRequestInput(
+                erp_payment_id="PAY-FUZZ", amount="10.00", currency="EUR",
+                source_currency="GBP", vendor_id="V-FUZZ", due_date=timezone.localdate(),
+            )
+        ],
+    )  # fmt: skip
     # No 429s: a throttled answer would hide what the request itself gets.
     issued = issue_client(alice, rate_limit_per_minute=1_000_000)
     response = requests.post(
@@ -175,6 +225,9 @@ def alice_fuzzing(live_server) -> Fuzzing:
             "quote_id": str(quote.pk),
             "beneficiary_id": str(beneficiary.pk),
             "transfer_id": str(transfer.pk),
+            "erp_vendor_id": "V-FUZZ",
+            "request_id": str(batch.requests[0].pk),
+            "batch_id": str(batch.batch.pk),
         },
     )
 

@@ -9,12 +9,17 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from fintech.api import scopes
 from fintech.api.permissions import declared_scopes
 from fintech.api.scopes import ALL_SCOPES
 from fintech.beneficiaries.models import Beneficiary
 from fintech.core.services import Actor
+from fintech.payments.models import ApprovalPolicy
+from fintech.payments.services.requests import payment_batch_create
+from fintech.payments.services.vendors import vendor_upsert
+from fintech.payments.validation import PaymentRequestInput
 from fintech.quotes.services import quote_create
 from fintech.transfers.models import Transfer
 from fintech.transfers.services import transfer_create
@@ -41,7 +46,26 @@ ENDPOINTS: list[tuple[str, str, str]] = [
     ("GET", "/ledger/statement?currency=GBP", scopes.LEDGER_READ),
     ("GET", "/compliance", scopes.COMPLIANCE_READ),
     ("POST", "/sandbox/transfers/{transfer}/simulate", scopes.TRANSFERS_WRITE),
-]
+    ("POST", "/crm/account-manager", scopes.CRM_WRITE),
+    # ERP payments (fintech/api/views/payments.py)
+    ("GET", "/vendors", scopes.VENDORS_WRITE),
+    ("POST", "/vendors", scopes.VENDORS_WRITE),
+    ("POST", "/vendors/bulk", scopes.VENDORS_WRITE),
+    ("GET", "/vendors/{vendor}", scopes.VENDORS_WRITE),
+    ("POST", "/vendors/{vendor}/deactivate", scopes.VENDORS_WRITE),
+    ("GET", "/payment-requests", scopes.PAYMENTS_REQUEST),
+    ("POST", "/payment-requests", scopes.PAYMENTS_REQUEST),
+    ("GET", "/payment-requests/export?date_from=2026-01-01&date_to=2026-01-02",
+     scopes.PAYMENTS_REQUEST),
+    ("GET", "/payment-requests/{request}", scopes.PAYMENTS_REQUEST),
+    ("POST", "/payment-requests/{request}/approve", scopes.PAYMENTS_APPROVE),
+    ("POST", "/payment-requests/{request}/reject", scopes.PAYMENTS_APPROVE),
+    ("POST", "/payment-request-batches", scopes.PAYMENTS_REQUEST),
+    ("POST", "/payment-request-batches/files", scopes.PAYMENTS_REQUEST),
+    ("GET", "/payment-request-batches/{batch}", scopes.PAYMENTS_REQUEST),
+    ("GET", "/payment-request-batches/{batch}/pain002", scopes.PAYMENTS_REQUEST),
+    ("GET", "/cash-position", scopes.CASH_READ),
+]  # fmt: skip
 
 ACTOR = Actor.system("test-data")
 
@@ -51,10 +75,18 @@ class Business:
     quote: str
     beneficiary: int
     transfer: int
+    vendor: str
+    request: int
+    batch: int
 
     def path(self, template: str) -> str:
         return template.format(
-            quote=self.quote, beneficiary=self.beneficiary, transfer=self.transfer
+            quote=self.quote,
+            beneficiary=self.beneficiary,
+            transfer=self.transfer,
+            vendor=self.vendor,
+            request=self.request,
+            batch=self.batch,
         )
 
 
@@ -78,7 +110,31 @@ def business_data(profile) -> Business:
         beneficiary_id=beneficiary.pk,
         customer_transaction_id="INV-1",
     )
-    return Business(quote=str(quote().pk), beneficiary=beneficiary.pk, transfer=transfer.pk)
+    # An ERP vendor and a batch of one request (no approval needed: approve and reject then
+    # answer 409, never a 403 that a scope would not explain).
+    ApprovalPolicy.objects.create(profile=profile, approve_new_or_changed_vendors=False)
+    vendor_upsert(
+        actor=ACTOR, profile=profile, erp_vendor_id="V-1", name="Lieferant GmbH",
+        holder_name="Lieferant GmbH", currency="EUR", country="DE", scheme="iban",
+        details={"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+    )  # fmt: skip
+    batch = payment_batch_create(
+        actor=ACTOR, profile=profile, erp_batch_id="RUN-1",
+        items=[
+            PaymentRequestInput(
+                erp_payment_id="PAY-1", amount="10.00", currency="EUR", source_currency="GBP",
+                vendor_id="V-1", due_date=timezone.localdate(),
+            )
+        ],
+    )  # fmt: skip
+    return Business(
+        quote=str(quote().pk),
+        beneficiary=beneficiary.pk,
+        transfer=transfer.pk,
+        vendor="V-1",
+        request=batch.requests[0].pk,
+        batch=batch.batch.pk,
+    )
 
 
 def call(api, method: str, path: str):
@@ -123,6 +179,9 @@ def test_the_matrix_covers_every_endpoint() -> None:
             ("{quote}", "<str:quote_id>"),
             ("{beneficiary}", "<str:beneficiary_id>"),
             ("{transfer}", "<str:transfer_id>"),
+            ("{vendor}", "<str:erp_vendor_id>"),
+            ("{request}", "<str:request_id>"),
+            ("{batch}", "<str:batch_id>"),
         ):
             path = path.replace(name, converter)
         return path

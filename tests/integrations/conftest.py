@@ -4,6 +4,7 @@ wheel) that a test may stop and start, and real Celery workers started as subpro
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -201,15 +202,21 @@ def point_celery_at(url: str) -> None:
     kombu.pools.reset()
 
 
+# One per test process. Other test packages import this fixture into their conftest, and pytest
+# then holds one session fixture per package: with a server each, Celery would publish to the
+# one set up last while a worker listened on another, depending on which files a process ran.
+_REDIS_SERVER: RedisServer | None = None
+
+
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    original = celery_app.conf.broker_url
-    point_celery_at(server.url)
-    yield server
-    point_celery_at(original)
-    server.stop()
+def redis_server(tmp_path_factory) -> RedisServer:
+    global _REDIS_SERVER
+    if _REDIS_SERVER is None:
+        _REDIS_SERVER = RedisServer(tmp_path_factory.mktemp("redis"))
+        _REDIS_SERVER.start()
+        atexit.register(_REDIS_SERVER.stop)
+        point_celery_at(_REDIS_SERVER.url)
+    return _REDIS_SERVER
 
 
 # --- Celery workers ---------------------------------------------------------------------------

@@ -22,7 +22,10 @@ OPS = Actor.system("test")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters():
+def _fresh_counters(settings, redis_server):
+    """Counters on this test process's own Redis: on the shared REDIS_URL, every API request
+    of the other xdist processes adds to them."""
+    settings.REDIS_URL = redis_server.url
     redis_client().delete(METRICS_KEY)
 
 
@@ -76,6 +79,12 @@ def test_prometheus_scrapes_counters_and_gauges_with_the_token(client, settings)
     assert "fintech_outbox_redispatched_total 0.0" in lines  # known counters show from zero
     for gauge in ("outbox_dead", "webhook_deliveries_exhausted", "inbound_webhooks_failed"):
         assert f"fintech_{gauge} 0.0" in lines
+
+
+def test_metrics_need_the_staff_second_factor_when_it_is_required(client, settings) -> None:
+    settings.STAFF_2FA_REQUIRED = True
+    client.force_login(staff("erin", "engineering"))  # password only, no second factor
+    assert client.get("/metrics").status_code == 403
 
 
 def test_engineering_sees_the_integration_health_page_and_metrics(client) -> None:

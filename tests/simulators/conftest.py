@@ -184,3 +184,7 @@ def xero_receiver(settings) -> Iterator[XeroReceiver]:
     assert receiver.server is not None
     receiver.server.shutdown()
     receiver.server.server_close()
+
+
+# The QuickBooks sandbox's fixtures (tests/simulators/quickbooks.py).
+from tests.simulators.quickbooks import qbo, qbo_sandbox  # noqa: E402, F401

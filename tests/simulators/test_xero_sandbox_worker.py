@@ -19,7 +19,7 @@ def test_a_worker_sends_the_webhook_of_a_users_change(
     alice = contact_of(xero)
     archived = xero.control(f"/objects/contact/{alice['ContactID']}", method="DELETE")
     assert archived.status_code == 200
-    wait_for(lambda: xero_receiver.events(), timeout=30)
+    wait_for(lambda: xero_receiver.events(), timeout=60)  # a bound
     (event,) = xero_receiver.events()[0]["events"]
     assert (event["eventCategory"], event["resourceId"]) == ("CONTACT", alice["ContactID"])
     hook = XeroSandboxWebhook.objects.get()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -101,7 +101,7 @@ class FakeBooks:
             allow_private=True,
         )
 
-    def tenants(self, *, access_token: str) -> list[Tenant]:
+    def tenants(self, *, access_token: str, callback: Mapping[str, str]) -> list[Tenant]:
         return list(self.tenant_list)
 
     def organisation(self, *, connection: Connection) -> Organisation:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -50,7 +50,7 @@ class FakeAdapter:
             allow_private=True,
         )
 
-    def tenants(self, *, access_token: str) -> list[Tenant]:
+    def tenants(self, *, access_token: str, callback: Mapping[str, str]) -> list[Tenant]:
         return [Tenant("t-1", "Fake Org")]
 
     def organisation(self, *, connection: Connection) -> Organisation:

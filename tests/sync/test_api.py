@@ -73,7 +73,7 @@ def test_connect_is_idempotent_under_a_retry(alice_api, fakebooks) -> None:
 
 
 def test_bad_input_names_the_field(alice_api, fakebooks) -> None:
-    response = alice_api.post("/accounting/connections", {"provider": "quickbooks"})
+    response = alice_api.post("/accounting/connections", {"provider": "sage"})
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert body(response)["errors"][0]["field"] == "provider"

@@ -76,7 +76,8 @@ def test_metrics_page_has_the_sync_gauges_and_counters(client, settings, queue) 
     assert "fintech_sync_jobs_failed 1.0" in text
     # Counted by the engine as the jobs above ran.
     assert (
-        f'fintech_sync_errors_total{{class="PermanentError",connection="{queue.pk}"}} 1.0' in text
+        f'fintech_sync_errors_total{{class="PermanentError",connection="{queue.pk}",'
+        f'provider="{queue.provider}"}} 1.0' in text
     )
     assert 'fintech_sync_jobs_total{provider="fakebooks",state="synced"} 1.0' in text
     assert "fintech_sync_job_ms_total" in text

@@ -15,6 +15,7 @@ from fintech.api.serializers import CurrencyField, ResponseSerializer, StrictInp
 from fintech.api.views.base import ApiView
 from fintech.compliance.selectors import compliance_status_for_profile, profile_can_transact
 from fintech.core.money import validate_currency
+from fintech.customers.services import profile_account_manager_set
 from ledger.selectors import AccountSummary
 
 
@@ -153,6 +154,45 @@ class ComplianceApi(ApiView):
                     "can_transact": profile_can_transact(profile=self.profile),
                     "submitted_at": status.submitted_at,
                     "decided_at": status.decided_at,
+                }
+            )
+        )
+
+
+class CrmAccountManagerApi(ApiView):
+    """What a CRM connector may do with its `crm:write` credential: say who manages the
+    business. It reads nothing financial (no other scope comes with it)."""
+
+    required_scopes = {"POST": (scopes.CRM_WRITE,)}
+
+    class InputSerializer(StrictInputSerializer):
+        email = serializers.EmailField(allow_blank=True)
+        name = serializers.CharField(max_length=200, allow_blank=True)
+
+    class OutputSerializer(ResponseSerializer):
+        email = serializers.CharField()
+        name = serializers.CharField()
+        changed = serializers.BooleanField()
+
+    @extend_schema(
+        operation_id="crm_account_manager_set", request=InputSerializer, responses=OutputSerializer
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile, changed = profile_account_manager_set(
+            actor=self.caller.actor,
+            profile_id=self.profile.pk,
+            email=data.validated_data["email"],
+            name=data.validated_data["name"],
+            reason="set over the API (crm:write)",
+        )
+        return Response(
+            self.OutputSerializer.represent(
+                {
+                    "email": profile.account_manager_email,
+                    "name": profile.account_manager_name,
+                    "changed": changed,
                 }
             )
         )

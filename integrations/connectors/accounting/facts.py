@@ -88,7 +88,7 @@ class TransferFacts:
     margin_minor: int  # target currency; negative when the rounding favoured the customer
     rate: Decimal  # the quote's customer rate, target per source
     beneficiary_name: str
-    bill_reference: str  # the customer's bill this pays ("" until an ERP link fills it)
+    bill_reference: str  # the customer's bill this pays (its ERP payment request's), or ""
     state: str
     entry_ids: tuple[int, ...]  # every ledger entry of the transfer, oldest first
     # The step that reversed the submit entry ("fail:unwind", "cancel:unwind" or
@@ -154,12 +154,15 @@ def _one(entry: EntryView, *, prefix: str, side: str) -> tuple[str, int]:
 
 def _transfer(transfer_id: int) -> tuple[TransferFacts, dict[str, EntryView]]:
     transfer = (
-        Transfer.objects.select_related("profile", "beneficiary", "quote")
+        Transfer.objects.select_related("profile", "beneficiary", "quote", "erp_request")
         .filter(pk=transfer_id)
         .first()
     )
     if transfer is None:
         raise FactsUnavailable(f"no transfer {transfer_id}")
+    # An ERP's payment request names the bill it settles (fintech/payments): the customer's
+    # books then get a bill payment against that bill.
+    erp_request = getattr(transfer, "erp_request", None)
     prefix = f"transfer:{transfer.reference}:"
     entries = entries_by_idempotency_keys(
         idempotency_keys=[prefix + step for step in TRANSFER_STEPS]
@@ -201,7 +204,7 @@ def _transfer(transfer_id: int) -> tuple[TransferFacts, dict[str, EntryView]]:
         margin_minor=submit.net_credit(code_prefix=MARGIN),
         rate=transfer.quote.customer_rate,
         beneficiary_name=transfer.beneficiary.holder_name,
-        bill_reference="",
+        bill_reference=erp_request.bill_reference if erp_request is not None else "",
         state=transfer.state,
         entry_ids=tuple(e.id for e in entries),
         unwound_by=unwound_by,

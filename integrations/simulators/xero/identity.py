@@ -14,50 +14,33 @@ and the app's connections (`/connections`), with Xero's shapes.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode, urlsplit
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integrations.models import XeroSandboxConnection, XeroSandboxGrant, XeroSandboxOrg
+from integrations.simulators import oauth
 from integrations.simulators.xero import tokens
 from integrations.simulators.xero.orgs import org_default
 from integrations.simulators.xero.responses import problem
 
-
-def oauth_error(error: str, status: int = 400, description: str = "") -> JsonResponse:
-    body = {"error": error}
-    if description:
-        body["error_description"] = description
-    return JsonResponse(body, status=status)
-
-
-def _redirect_error(redirect_uri: str, error: str, state: str) -> HttpResponseRedirect:
-    query = urlencode({"error": error, **({"state": state} if state else {})})
-    separator = "&" if "?" in redirect_uri else "?"
-    return HttpResponseRedirect(f"{redirect_uri}{separator}{query}")
+oauth_error = oauth.oauth_error
 
 
 @require_GET
 def authorize(request: HttpRequest) -> HttpResponse:
-    params = request.GET
-    client_id = params.get("client_id", "")
-    redirect_uri = params.get("redirect_uri", "")
-    state = params.get("state", "")
-    if not tokens.client_valid(client_id, None):
-        return oauth_error("unauthorized_client", description="unknown client_id")
-    if urlsplit(redirect_uri).scheme not in ("http", "https"):
-        return oauth_error("invalid_request", description="redirect_uri must be an http(s) URL")
-    if params.get("response_type") != "code":
-        return _redirect_error(redirect_uri, "unsupported_response_type", state)
-    scope = " ".join(params.get("scope", "").split())
+    asked = oauth.authorize_read(
+        request,
+        client_known=lambda client_id: tokens.client_valid(client_id, None),
+        unknown_client="unauthorized_client",
+    )
+    if isinstance(asked, HttpResponse):
+        return asked
+    client_id, redirect_uri, scope = asked.client_id, asked.redirect_uri, asked.scope
     if not scope:
-        return _redirect_error(redirect_uri, "invalid_scope", state)
-    challenge = params.get("code_challenge", "")
-    if challenge and params.get("code_challenge_method") != "S256":
-        return _redirect_error(redirect_uri, "invalid_request", state)
+        return asked.refuse("invalid_scope")
     org_default()
     auth_event = uuid.uuid4()
     with transaction.atomic():
@@ -66,11 +49,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
                 org=org, client_id=client_id, defaults={"auth_event_id": auth_event}
             )
         code, _grant = tokens.code_issue(
-            client_id=client_id, scope=scope, redirect_uri=redirect_uri, code_challenge=challenge
+            client_id=client_id,
+            scope=scope,
+            redirect_uri=redirect_uri,
+            code_challenge=asked.challenge,
         )
-    query = urlencode({"code": code, "scope": scope, **({"state": state} if state else {})})
-    separator = "&" if "?" in redirect_uri else "?"
-    return HttpResponseRedirect(f"{redirect_uri}{separator}{query}")
+    return oauth.redirect_to(redirect_uri, {"code": code, "scope": scope, **asked.with_state})
 
 
 @csrf_exempt

@@ -1,41 +1,19 @@
-"""Xero's per-tenant limits in the sandbox: calls per minute, per day, and concurrent calls.
-
-Counters live in Redis (REDIS_URL), shared by every web worker: one pipelined round trip per
-call increments the minute and day windows and the concurrent count (INCR is atomic, so
-concurrent callers each see their own count). A call over a limit is refused with 429,
-`Retry-After` and `X-Rate-Limit-Problem` (minute, day or concurrent) and gives back its
-concurrent slot at once. Windows are fixed (the current minute, the current UTC day). The
-concurrent count carries a short expiry so a worker killed mid-call cannot hold a slot for
-long. Redis down: the call goes through unlimited (a sandbox; logged).
-"""
+"""Xero's per-tenant limits in the sandbox (integrations/simulators/limits.py): calls per
+minute, per day and concurrent calls, each org's own settings over the XERO_SANDBOX_* ones."""
 
 from __future__ import annotations
 
-import logging
-import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
-import redis
 from django.conf import settings
 
-from fintech.core.redis_client import redis_client
 from integrations.models import XeroSandboxOrg
-
-logger = logging.getLogger(__name__)
+from integrations.simulators import limits
+from integrations.simulators.limits import Verdict, fault_for
 
 PREFIX = "xero-sandbox"
-# A concurrent slot not given back (a killed worker) lapses after this.
-CONCURRENT_TTL_SECONDS = 120
-
-
-@dataclass
-class Verdict:
-    problem: str = ""  # "", "minute", "day" or "concurrent"
-    retry_after: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
+__all__ = ["Verdict", "call_slot", "counters_reset", "fault_for", "limits_of"]
 
 
 def limits_of(org: XeroSandboxOrg) -> tuple[int, int, int]:
@@ -48,66 +26,12 @@ def limits_of(org: XeroSandboxOrg) -> tuple[int, int, int]:
 
 @contextmanager
 def call_slot(org: XeroSandboxOrg) -> Iterator[Verdict]:
-    """Count one call for `org`; yields the verdict (problem "" when allowed). The concurrent
-    slot is held until the block ends."""
     per_minute, per_day, concurrent = limits_of(org)
-    now = time.time()
-    minute_key = f"{PREFIX}:{org.pk}:m:{int(now // 60)}"
-    day_key = f"{PREFIX}:{org.pk}:d:{int(now // 86400)}"
-    busy_key = f"{PREFIX}:{org.pk}:c"
-    client = redis_client()
-    try:
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(minute_key)
-        pipe.expire(minute_key, 120)
-        pipe.incr(day_key)
-        pipe.expire(day_key, 2 * 86400)
-        pipe.incr(busy_key)
-        pipe.expire(busy_key, CONCURRENT_TTL_SECONDS)
-        minute_count, _, day_count, _, busy, _ = pipe.execute()
-    except redis.RedisError:
-        logger.warning("xero sandbox: Redis unavailable, limits not applied")
-        yield Verdict()
-        return
-    verdict = Verdict(
-        headers={
-            "X-MinLimit-Remaining": str(max(per_minute - minute_count, 0)),
-            "X-DayLimit-Remaining": str(max(per_day - day_count, 0)),
-        }
-    )
-    if day_count > per_day:
-        verdict.problem = "day"
-        verdict.retry_after = int(86400 - now % 86400) + 1
-    elif minute_count > per_minute:
-        verdict.problem = "minute"
-        verdict.retry_after = int(60 - now % 60) + 1
-    elif busy > concurrent:
-        verdict.problem = "concurrent"
-        verdict.retry_after = 1
-    try:
+    with limits.call_slot(
+        PREFIX, str(org.pk), per_minute=per_minute, per_day=per_day, concurrent=concurrent
+    ) as verdict:
         yield verdict
-    finally:
-        try:
-            client.decr(busy_key)
-        except redis.RedisError:
-            logger.warning("xero sandbox: could not give back a concurrent slot (it lapses)")
-
-
-def fault_for(org: XeroSandboxOrg) -> str:
-    """A fault steered for this tenant: "429", "5xx" or "" (none), drawn per call."""
-    if org.error_429_percent and random.randrange(100) < org.error_429_percent:  # noqa: S311
-        return "429"
-    if org.error_5xx_percent and random.randrange(100) < org.error_5xx_percent:  # noqa: S311
-        return "5xx"
-    return ""
 
 
 def counters_reset(org: XeroSandboxOrg) -> None:
-    """Forget the tenant's counts (control endpoint `reset_limits`)."""
-    client = redis_client()
-    try:
-        keys = list(client.scan_iter(match=f"{PREFIX}:{org.pk}:*", count=100))
-        if keys:
-            client.delete(*keys)
-    except redis.RedisError:
-        logger.warning("xero sandbox: Redis unavailable, counters not reset")
+    limits.counters_reset(PREFIX, str(org.pk))

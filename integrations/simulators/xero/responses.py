@@ -6,7 +6,6 @@ parsing with `parse_float=Decimal` reads back the exact amount."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -14,6 +13,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+
+from integrations.simulators.common import json_safe
+
+__all__ = ["json_safe"]
 
 PROVIDER_NAME = "Fintech Xero sandbox"
 CENT = Decimal("0.01")
@@ -136,14 +139,3 @@ def dec(value: Any, default: str = "0") -> Decimal:
 def money(value: Decimal) -> float:
     """An amount for the stored JSON: rounded to the cent (see the module's docstring)."""
     return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
-
-
-def json_safe(value: Any) -> Any:
-    """Request values (Decimal) in a form JsonResponse and JSONField take."""
-    return json.loads(json.dumps(value, default=_default))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -4,50 +4,34 @@ must change exactly one row, so of two concurrent uses one wins."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
 from integrations.models import XeroSandboxConnection, XeroSandboxGrant, XeroSandboxOrg
+from integrations.simulators import oauth
 
 Kind = XeroSandboxGrant.Kind
 CODE_SECONDS = 300
 REFRESH_DAYS = 60
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def client_valid(client_id: str, client_secret: str | None) -> bool:
     """The app's credentials; `client_secret` None: a public (PKCE) client, id only."""
-    expected_id = settings.XERO_SANDBOX_CLIENT_ID
-    if not expected_id or not hmac.compare_digest(client_id.encode(), expected_id.encode()):
+    if not oauth.same(client_id, settings.XERO_SANDBOX_CLIENT_ID):
         return False
-    if client_secret is None:
-        return True
-    expected = settings.XERO_SANDBOX_CLIENT_SECRET
-    return bool(expected) and hmac.compare_digest(client_secret.encode(), expected.encode())
+    return client_secret is None or oauth.same(client_secret, settings.XERO_SANDBOX_CLIENT_SECRET)
 
 
 def client_credentials(request: HttpRequest) -> tuple[str, str | None]:
     """(client_id, client_secret) from HTTP Basic or the form body; secret None if absent."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Basic "):
-        try:
-            decoded = base64.b64decode(header[6:].strip()).decode()
-        except (ValueError, UnicodeDecodeError):
-            return "", ""
-        client_id, _, basic_secret = decoded.partition(":")
-        return client_id, basic_secret
+    basic = oauth.basic_credentials(request)
+    if basic is not None:
+        return basic
     return request.POST.get("client_id", ""), request.POST.get("client_secret")
 
 
@@ -55,54 +39,34 @@ def code_issue(
     *, client_id: str, scope: str, redirect_uri: str, code_challenge: str
 ) -> tuple[str, XeroSandboxGrant]:
     code = secrets.token_urlsafe(32)
-    grant = XeroSandboxGrant.objects.create(
-        token_hash=token_hash(code),
+    grant = oauth.grant_create(
+        XeroSandboxGrant,
+        token=code,
         kind=Kind.CODE,
+        seconds=CODE_SECONDS,
         client_id=client_id,
         scope=scope,
         redirect_uri=redirect_uri,
         code_challenge=code_challenge,
-        expires_at=timezone.now() + timedelta(seconds=CODE_SECONDS),
     )
     return code, grant
 
 
 def single_use_take(*, token: str, kind: str, client_id: str) -> XeroSandboxGrant | None:
     """The code or refresh token, marked used; None if unknown, expired, revoked or used."""
-    now = timezone.now()
-    digest = token_hash(token)
-    # Why one conditional UPDATE: a replayed refresh token racing the legitimate one must not
-    # both succeed; exactly one request sees "1 row changed".
-    taken = XeroSandboxGrant.objects.filter(
-        token_hash=digest,
-        kind=kind,
-        client_id=client_id,
-        used_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=now,
-    ).update(used_at=now)
-    if taken != 1:
-        return None
-    return XeroSandboxGrant.objects.get(token_hash=digest)
+    return oauth.single_use_take(XeroSandboxGrant, token=token, kind=kind, client_id=client_id)
 
 
-def pkce_matches(challenge: str, verifier: str) -> bool:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return hmac.compare_digest(expected.encode(), challenge.encode())
+pkce_matches = oauth.pkce_matches
 
 
 def grants_purge(*, batch: int = 500) -> int:
-    """Forget codes and tokens expired over a day ago, a bounded batch at a time."""
-    old = XeroSandboxGrant.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1))
-    keys = list(old.values_list("pk", flat=True)[:batch])
-    return XeroSandboxGrant.objects.filter(pk__in=keys).delete()[0] if keys else 0
+    return oauth.grants_purge(XeroSandboxGrant, batch=batch)
 
 
 def tokens_issue(*, parent: XeroSandboxGrant) -> dict[str, object]:
     """A new access token (and a refresh token with `offline_access`), Xero's token answer."""
     grants_purge()
-    now = timezone.now()
     lifetime = settings.XERO_SANDBOX_ACCESS_TOKEN_SECONDS
     access = secrets.token_urlsafe(40)
     common = {
@@ -111,12 +75,7 @@ def tokens_issue(*, parent: XeroSandboxGrant) -> dict[str, object]:
         "family": parent.family,
         "code_challenge": "pkce" if parent.code_challenge else "",
     }
-    XeroSandboxGrant.objects.create(
-        token_hash=token_hash(access),
-        kind=Kind.ACCESS,
-        expires_at=now + timedelta(seconds=lifetime),
-        **common,
-    )
+    oauth.grant_create(XeroSandboxGrant, token=access, kind=Kind.ACCESS, seconds=lifetime, **common)
     answer: dict[str, object] = {
         "access_token": access,
         "expires_in": lifetime,
@@ -125,10 +84,11 @@ def tokens_issue(*, parent: XeroSandboxGrant) -> dict[str, object]:
     }
     if "offline_access" in parent.scope.split():
         refresh = secrets.token_urlsafe(40)
-        XeroSandboxGrant.objects.create(
-            token_hash=token_hash(refresh),
+        oauth.grant_create(
+            XeroSandboxGrant,
+            token=refresh,
             kind=Kind.REFRESH,
-            expires_at=now + timedelta(days=REFRESH_DAYS),
+            seconds=REFRESH_DAYS * 86400,
             **common,
         )
         answer["refresh_token"] = refresh
@@ -138,7 +98,7 @@ def tokens_issue(*, parent: XeroSandboxGrant) -> dict[str, object]:
 def family_revoke(*, token: str, client_id: str) -> bool:
     """Revoke the refresh token's whole family (access tokens too) and the app's connections."""
     grant = XeroSandboxGrant.objects.filter(
-        token_hash=token_hash(token), client_id=client_id
+        token_hash=oauth.token_hash(token), client_id=client_id
     ).first()
     if grant is None:
         return False
@@ -156,17 +116,14 @@ class Bearer:
 
 
 def bearer_check(request: HttpRequest) -> Bearer:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return Bearer(None, "AuthenticationUnsuccessful")
-    grant = XeroSandboxGrant.objects.filter(
-        token_hash=token_hash(header[7:].strip()), kind=Kind.ACCESS
-    ).first()
-    if grant is None or grant.revoked_at is not None:
-        return Bearer(None, "AuthenticationUnsuccessful")
-    if grant.expires_at <= timezone.now():
-        return Bearer(None, f"TokenExpired: token expired at {grant.expires_at:%m/%d/%Y %H:%M:%S}")
-    return Bearer(grant, "")
+    checked = oauth.bearer_check(XeroSandboxGrant, request)
+    if checked.grant is not None:
+        return Bearer(checked.grant, "")
+    if checked.expired_at is not None:
+        return Bearer(
+            None, f"TokenExpired: token expired at {checked.expired_at:%m/%d/%Y %H:%M:%S}"
+        )
+    return Bearer(None, "AuthenticationUnsuccessful")
 
 
 def tenant_for(grant: XeroSandboxGrant, tenant_id: str) -> XeroSandboxOrg | None:
@@ -187,9 +144,7 @@ def control_authorized(request: HttpRequest) -> bool:
     """The sandbox control endpoint: the app's secret (Bearer, or Basic with the client id)."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        expected = settings.XERO_SANDBOX_CLIENT_SECRET
-        supplied = header[7:].strip()
-        return bool(expected) and hmac.compare_digest(supplied.encode(), expected.encode())
+        return oauth.same(header[7:].strip(), settings.XERO_SANDBOX_CLIENT_SECRET)
     if header.startswith("Basic "):
         client_id, secret = client_credentials(request)
         return secret is not None and client_valid(client_id, secret)

@@ -3,7 +3,7 @@ endpoint, or by the app when the org has `webhooks_on_api_changes`) becomes a ro
 exact body to send, with its event sequence number. The row is sent after commit by the task
 `integrations.sandbox_xero_webhook_send` (the scanner finds it if the message is lost), signed
 `x-xero-signature: base64(HMAC-SHA256(XERO_WEBHOOK_KEY, raw body))`. Not acknowledged with a
-2xx, it is sent again after RESEND_DELAYS, then given up (last_status says why).
+2xx, it is sent again after common.WEBHOOK_RESEND_DELAYS, then given up (last_status says why).
 
 `intent_to_receive` is Xero's subscription handshake: two POSTs with no events, one signed
 correctly (the receiver must answer 200) and one signed wrongly (it must answer 401).
@@ -17,7 +17,6 @@ import hmac
 import json
 import secrets
 import string
-from datetime import timedelta
 from typing import Any
 
 import requests
@@ -28,16 +27,14 @@ from django.utils import timezone
 from integrations.models import XeroSandboxOrg, XeroSandboxWebhook
 from integrations.simulators.common import (
     CALLBACK_TIMEOUT_SECONDS,
-    step_claim,
-    step_fields,
-    step_publish,
     steps_due,
+    webhook_deliver,
+    webhook_queue,
 )
 
 TASK = "integrations.sandbox_xero_webhook_send"
 RESOURCES = {"INVOICE": "Invoices", "CONTACT": "Contacts", "CREDITNOTE": "CreditNotes"}
 CATEGORIES = {"Invoice": "INVOICE", "Contact": "CONTACT", "CreditNote": "CREDITNOTE"}
-RESEND_DELAYS = [5, 30, 120, 600, 1800]
 
 
 def sign(body: bytes, key: str | None = None) -> str:
@@ -80,60 +77,16 @@ def event_queue(
         "lastEventSequence": sequence,
         "entropy": _entropy(),
     }
-    hook = XeroSandboxWebhook.objects.create(
-        org=org,
-        url=url,
-        body=json.dumps(body, separators=(",", ":")),
-        **step_fields(delay_seconds=0),
-    )
-    step_publish(TASK, XeroSandboxWebhook, str(hook.pk), delay_seconds=0)
+    hook: XeroSandboxWebhook = webhook_queue(XeroSandboxWebhook, url=url, body=body, org=org)
     return hook
 
 
 def webhook_send(*, webhook_id: str) -> str:
     """Send the webhook if it is due and nobody else is on it: "delivered", "retry",
     "gave up" or "skipped"."""
-    if not step_claim(XeroSandboxWebhook, webhook_id):
-        return "skipped"
-    hook = XeroSandboxWebhook.objects.get(pk=webhook_id)
-    body = hook.body.encode()
-    try:
-        response = requests.post(
-            hook.url,
-            data=body,
-            headers={"Content-Type": "application/json", "x-xero-signature": sign(body)},
-            timeout=CALLBACK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        status = str(response.status_code)
-        delivered = 200 <= response.status_code < 300
-    except requests.RequestException as exc:
-        status, delivered = type(exc).__name__, False
-    attempts = hook.attempts + 1
-    if delivered:
-        XeroSandboxWebhook.objects.filter(pk=hook.pk).update(
-            attempts=attempts,
-            last_status=status,
-            delivered_at=timezone.now(),
-            next_step_at=None,
-            locked_until=None,
-        )
-        return "delivered"
-    if attempts > len(RESEND_DELAYS):
-        XeroSandboxWebhook.objects.filter(pk=hook.pk).update(
-            attempts=attempts,
-            last_status=f"gave up: {status}",
-            next_step_at=None,
-            locked_until=None,
-        )
-        return "gave up"
-    XeroSandboxWebhook.objects.filter(pk=hook.pk).update(
-        attempts=attempts,
-        last_status=status,
-        next_step_at=timezone.now() + timedelta(seconds=RESEND_DELAYS[attempts - 1]),
-        locked_until=None,
+    return webhook_deliver(
+        XeroSandboxWebhook, webhook_id, lambda body: {"x-xero-signature": sign(body)}
     )
-    return "retry"
 
 
 def webhook_steps_due() -> list[Any]:

@@ -31,7 +31,16 @@ from tests.third_party import QUICKBOOKS_XSD
 
 XSD = Path(os.environ.get("QUICKBOOKS_XSD", str(QUICKBOOKS_XSD)))
 NS = "http://schema.intuit.com/finance/v3"
-ENTITIES = ("Customer", "JournalEntry", "Deposit", "Purchase", "BillPayment")
+ENTITIES = (
+    "Customer",
+    "JournalEntry",
+    "Deposit",
+    "Purchase",
+    "BillPayment",
+    "Payment",
+    "RefundReceipt",
+    "Item",
+)
 
 # Entity or nested object -> the fields Intuit's API reference marks required on create.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -40,13 +49,30 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "Deposit": ("DepositToAccountRef", "Line"),
     "Purchase": ("AccountRef", "PaymentType", "Line"),
     "BillPayment": ("VendorRef", "PayType", "TotalAmt", "Line"),
+    # Intuit's API reference: a Payment needs TotalAmt and CustomerRef; a RefundReceipt its
+    # Line and DepositToAccountRef; a Service Item Name, Type and IncomeAccountRef.
+    "Payment": ("CustomerRef", "TotalAmt"),
+    "RefundReceipt": ("Line", "DepositToAccountRef"),
+    "Item": ("Name", "Type", "IncomeAccountRef"),
+    "SalesItemLineDetail": ("ItemRef",),
     "JournalEntryLineDetail": ("PostingType", "AccountRef"),
     "DepositLineDetail": ("AccountRef",),
     "AccountBasedExpenseLineDetail": ("AccountRef",),
     "BillPaymentCheck": ("BankAccountRef",),
 }
-DETAILS = ("JournalEntryLineDetail", "DepositLineDetail", "AccountBasedExpenseLineDetail")
-MAX_LENGTH = {"DocNumber": 21, "DisplayName": 500, "PrivateNote": 4000, "Description": 4000}
+DETAILS = (
+    "JournalEntryLineDetail",
+    "DepositLineDetail",
+    "AccountBasedExpenseLineDetail",
+    "SalesItemLineDetail",
+)
+MAX_LENGTH = {
+    "DocNumber": 21,
+    "PaymentRefNum": 21,
+    "DisplayName": 500,
+    "PrivateNote": 4000,
+    "Description": 4000,
+}
 
 
 class QuickBooksRefused(AssertionError):
@@ -179,8 +205,8 @@ def rule_problems(entity: str, body: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     _rules(entity, body, entity, problems)
     for i, line in enumerate(body.get("Line", [])):
-        # A BillPayment's lines only link the bills paid; every other line says its kind.
-        needs = "LinkedTxn" if entity == "BillPayment" else "DetailType"
+        # A (Bill)Payment's lines only link what they pay; every other line says its kind.
+        needs = "LinkedTxn" if entity in ("BillPayment", "Payment") else "DetailType"
         if isinstance(line, dict) and needs not in line:
             problems.append(f"{entity}.Line[{i}]: {needs} is required")
     if entity == "JournalEntry":

@@ -40,6 +40,8 @@ RATES = {"EUR": Decimal("0.8541"), "USD": Decimal("0.791234")}  # GBP per unit
 CUSTOMER_ID = "58"
 VENDOR_ID = "61"
 BILL_ID = "147"
+JOURNAL_ID = "150"
+ITEM_ID = "2"
 
 ALICE = ContactFacts(reference="PRF-7", name="Alice Trading Ltd", email="alice@example.com")
 SENT = TransferFacts(
@@ -112,15 +114,28 @@ def bodies(
     f_src, f_tgt = fx(failed.source_currency), fx(failed.target_currency)
     built = {
         "customer": mapping.customer(sent.contact),
-        "fee_journal": mapping.fee_journal(sent, p, **src),
-        "fee_journal (customer named)": mapping.fee_journal(
-            sent, p, customer_id=CUSTOMER_ID, **src
+        "fee_journal": mapping.fee_journal(sent, p, customer_id=CUSTOMER_ID, **src),
+        "fee_journal (no receivable)": mapping.fee_journal(sent, p, receivable=False, **src),
+        "fee_journal (no receivable, customer named)": mapping.fee_journal(
+            sent, p, customer_id=CUSTOMER_ID, receivable=False, **src
+        ),
+        "fee_payment": mapping.fee_payment(
+            sent, p, journal_id=JOURNAL_ID, customer_id=CUSTOMER_ID, **src
         ),
         "fx_margin_journal": mapping.fx_margin_journal(sent, p, **tgt),
-        "fee_reversal_journal (refund)": mapping.fee_reversal_journal(
-            refund, p, customer_id=CUSTOMER_ID, **r_src
+        "fee_refund_receipt": mapping.fee_refund_receipt(
+            refund, p, item_id=ITEM_ID, customer_id=CUSTOMER_ID, **r_src
         ),
-        "fee_reversal_journal (failed)": mapping.fee_reversal_journal(failed, p, **f_src),
+        "fee_item": mapping.fee_item(p),
+        "fee_reversal_journal (refund, no receivable)": mapping.fee_reversal_journal(
+            refund, p, customer_id=CUSTOMER_ID, receivable=False, **r_src
+        ),
+        "fee_reversal_journal (failed)": mapping.fee_reversal_journal(
+            failed, p, customer_id=CUSTOMER_ID, **f_src
+        ),
+        "fee_reversal_journal (failed, no receivable)": mapping.fee_reversal_journal(
+            failed, p, receivable=False, **f_src
+        ),
         "fx_margin_reversal_journal (refund)": mapping.fx_margin_reversal_journal(
             refund, p, **r_tgt
         ),
@@ -199,7 +214,7 @@ def debits_and_credits(journal: dict[str, Any]) -> tuple[Decimal, Decimal]:
 def test_every_journal_entry_balances() -> None:
     built = bodies(sent=SENT, failed=FAILED, refund=REFUND, funding=FUNDING, day=DAY)
     journals = [body for entity, body in built.values() if entity == "JournalEntry"]
-    assert len(journals) == 8
+    assert len(journals) == 10
     for journal in journals:
         debits, credits = debits_and_credits(journal)
         assert debits == credits > 0
@@ -212,7 +227,7 @@ def test_every_journal_entry_balances() -> None:
 
 
 def test_the_oracle_catches_a_misspelt_field_and_a_bad_enum() -> None:
-    good = mapping.fee_journal(SENT, PLATFORM_ROLES, **fx("GBP"))
+    good = mapping.fee_journal(SENT, PLATFORM_ROLES, customer_id=CUSTOMER_ID, **fx("GBP"))
     oracle.check("JournalEntry", good)
 
     misspelt = oracle.wire(good)
@@ -271,7 +286,9 @@ def test_the_oracle_catches_a_wrong_type_and_a_missing_required_element() -> Non
     no_bank = copy.deepcopy(purchase)
     del no_bank["AccountRef"]
     assert "Purchase: AccountRef is required" in oracle.rule_problems("Purchase", no_bank)
-    no_posting = oracle.wire(mapping.fee_journal(SENT, PLATFORM_ROLES, **fx("GBP")))
+    no_posting = oracle.wire(
+        mapping.fee_journal(SENT, PLATFORM_ROLES, customer_id=CUSTOMER_ID, **fx("GBP"))
+    )
     del no_posting["Line"][1]["JournalEntryLineDetail"]["PostingType"]
     assert (
         "JournalEntry.Line[1].JournalEntryLineDetail: PostingType is required"
@@ -350,6 +367,9 @@ def test_the_allowlists_name_only_elements_intuit_knows_in_its_order() -> None:
         "DepositLine": "Line",
         "ExpenseLine": "Line",
         "BillPaymentLine": "Line",
+        "PaymentLine": "Line",
+        "SalesLine": "Line",
+        "SalesItemLineDetail": "SalesItemLineDetail",
     }
     for kind, fields in ALLOWED_FIELDS.items():
         if kind == "Ref":
@@ -434,7 +454,7 @@ def test_the_customer_in_full_and_how_it_is_found() -> None:
 
 def test_the_fee_journal_in_full() -> None:
     assert mapping.fee_journal(
-        SENT, PLATFORM_ROLES, home_currency="GBP", customer_id=CUSTOMER_ID
+        SENT, PLATFORM_ROLES, home_currency="GBP", customer_id=CUSTOMER_ID, receivable=False
     ) == {
         "DocNumber": "TR0A1B2C3D4E-FEE",
         "TxnDate": "2026-12-01",
@@ -459,6 +479,83 @@ def test_the_fee_journal_in_full() -> None:
             },
         ],
     }
+
+
+def test_the_fee_is_owed_then_paid_by_a_payment_and_refunded_by_a_refund_receipt() -> None:
+    """Submitted: Dr fee_receivable (the Customer) / Cr fee_revenue. Completed: a Payment into
+    client money applied to that journal. Refunded: a RefundReceipt from client money on the
+    fee Item. Failed before completion: the journal mirrored. Every one Intuit's XSD accepts."""
+    p = PLATFORM_ROLES
+    owed = mapping.fee_journal(SENT, p, customer_id=CUSTOMER_ID, **fx("GBP"))
+    assert _postings(owed) == [
+        ("Debit", p["fee_receivable"], Decimal("5.00")),
+        ("Credit", p["fee_revenue"], Decimal("5.00")),
+    ]
+    receivable_line = owed["Line"][0]["JournalEntryLineDetail"]
+    assert receivable_line["Entity"] == {"Type": "Customer", "EntityRef": {"value": CUSTOMER_ID}}
+    payment = mapping.fee_payment(
+        SENT, p, journal_id=JOURNAL_ID, customer_id=CUSTOMER_ID, **fx("GBP")
+    )
+    assert payment == {
+        "TxnDate": "2026-12-01",
+        "CurrencyRef": {"value": "GBP"},
+        "PrivateNote": "TR0A1B2C3D4E-FEE-PAY: Transfer fee paid, TR0A1B2C3D4E",
+        "Line": [
+            {
+                "Amount": Decimal("5.00"),
+                "LinkedTxn": [{"TxnId": JOURNAL_ID, "TxnType": "JournalEntry"}],
+            }
+        ],
+        "CustomerRef": {"value": CUSTOMER_ID},
+        "DepositToAccountRef": {"value": p["client_money"]},
+        "PaymentRefNum": "TR0A1B2C3D4E-FEE-PAY",
+        "TotalAmt": Decimal("5.00"),
+    }
+    oracle.check("Payment", payment)
+    refund = mapping.fee_refund_receipt(
+        REFUND, p, item_id=ITEM_ID, customer_id=CUSTOMER_ID, **fx("GBP")
+    )
+    assert refund == {
+        "DocNumber": "TR0A1B2C3D4E-FEE-RF",
+        "TxnDate": "2026-12-03",
+        "CurrencyRef": {"value": "GBP"},
+        "PrivateNote": "TR0A1B2C3D4E-FEE-RF: Transfer fee refunded, TR0A1B2C3D4E "
+        "(gives back TR0A1B2C3D4E-FEE, paid by TR0A1B2C3D4E-FEE-PAY)",
+        "Line": [
+            {
+                "Description": "Transfer fee refunded, TR0A1B2C3D4E",
+                "Amount": Decimal("5.00"),
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": ITEM_ID}},
+            }
+        ],
+        "CustomerRef": {"value": CUSTOMER_ID},
+        "DepositToAccountRef": {"value": p["client_money"]},
+    }
+    oracle.check("RefundReceipt", refund)
+    item = mapping.fee_item(p)
+    assert item == {
+        "Name": "Transfer fee",
+        "Description": "Transfer fees (posted by the fintech back office)",
+        "Type": "Service",
+        "IncomeAccountRef": {"value": p["fee_revenue"]},
+    }
+    oracle.check("Item", item)
+    back = mapping.fee_reversal_journal(FAILED, p, customer_id=CUSTOMER_ID, **fx("GBP"))
+    assert _postings(back) == [
+        ("Debit", p["fee_revenue"], Decimal("5.00")),
+        ("Credit", p["fee_receivable"], Decimal("5.00")),
+    ]
+    assert back["Line"][1]["JournalEntryLineDetail"]["Entity"]["EntityRef"]["value"] == (
+        CUSTOMER_ID
+    )
+    # The oracle refuses a Payment with no customer and a RefundReceipt with no bank account.
+    with pytest.raises(oracle.QuickBooksRefused, match="CustomerRef is required"):
+        oracle.check("Payment", {k: v for k, v in payment.items() if k != "CustomerRef"})
+    with pytest.raises(oracle.QuickBooksRefused, match="DepositToAccountRef is required"):
+        oracle.check(
+            "RefundReceipt", {k: v for k, v in refund.items() if k != "DepositToAccountRef"}
+        )
 
 
 def _postings(journal: dict[str, Any]) -> list[tuple[str, str, Decimal]]:
@@ -495,7 +592,7 @@ def test_margin_and_its_reversal_mirror_each_other_a_loss_too() -> None:
         margin,
         Decimal("0.03"),
     )
-    fee_back = mapping.fee_reversal_journal(FAILED, p, **fx("GBP"))
+    fee_back = mapping.fee_reversal_journal(FAILED, p, customer_id=CUSTOMER_ID, **fx("GBP"))
     assert fee_back["TxnDate"] == "2026-12-02"
     assert _postings(fee_back)[0] == ("Debit", p["fee_revenue"], Decimal("5.00"))
 
@@ -504,18 +601,28 @@ def test_nothing_to_book_is_said_not_sent() -> None:
     free = dataclasses.replace(SENT, fee_minor=0, margin_minor=0)
     p, c = PLATFORM_ROLES, CUSTOMER_ROLES
     with pytest.raises(NothingToMap):
-        mapping.fee_journal(free, p, **fx("GBP"))
+        mapping.fee_journal(free, p, customer_id=CUSTOMER_ID, **fx("GBP"))
     with pytest.raises(NothingToMap):
         mapping.fx_margin_journal(free, p, **fx("EUR"))
     with pytest.raises(NothingToMap):
         mapping.bank_fee_purchase(free, c, **fx("GBP"))
     after_failure = dataclasses.replace(REFUND, fee_minor=0, margin_minor=0)
     with pytest.raises(NothingToMap):
-        mapping.fee_reversal_journal(after_failure, p, **fx("GBP"))
+        mapping.fee_reversal_journal(after_failure, p, receivable=False, **fx("GBP"))
     with pytest.raises(NothingToMap):
         mapping.fx_margin_reversal_journal(after_failure, p, **fx("EUR"))
     with pytest.raises(MappingError, match="RefundFacts"):
-        mapping.fee_reversal_journal(REFUND.transfer, p, **fx("GBP"))
+        mapping.fee_reversal_journal(REFUND.transfer, p, customer_id=CUSTOMER_ID, **fx("GBP"))
+    with pytest.raises(MappingError, match="RefundReceipt"):
+        mapping.fee_reversal_journal(REFUND, p, customer_id=CUSTOMER_ID, **fx("GBP"))
+    with pytest.raises(MappingError, match="needs the Customer"):
+        mapping.fee_journal(SENT, p, **fx("GBP"))
+    with pytest.raises(NothingToMap):
+        mapping.fee_payment(free, p, journal_id=JOURNAL_ID, customer_id=CUSTOMER_ID, **fx("GBP"))
+    with pytest.raises(NothingToMap):
+        mapping.fee_refund_receipt(
+            after_failure, p, item_id=ITEM_ID, customer_id=CUSTOMER_ID, **fx("GBP")
+        )
     # A payout without a fee is one line, not a zero line.
     (line,) = mapping.supplier_payout(free, c, **fx("GBP"))["Line"]
     assert line["Amount"] == Decimal("1000.00")
@@ -609,13 +716,15 @@ def test_amounts_keep_the_currency_exponent() -> None:
     assert mapping.amount(123_456, "JPY") == Decimal("123456")
     assert str(mapping.amount(1_234_567, "KWD")) == "1234.567"
     assert str(mapping.amount(500, "GBP")) == "5.00"
-    assert b'"Amount":5.00' in mapping.dumps(mapping.fee_journal(SENT, PLATFORM_ROLES, **fx("GBP")))
+    assert b'"Amount":5.00' in mapping.dumps(
+        mapping.fee_journal(SENT, PLATFORM_ROLES, customer_id=CUSTOMER_ID, **fx("GBP"))
+    )
 
 
 def test_a_role_without_an_account_is_a_clear_error() -> None:
     roles_without = {k: v for k, v in PLATFORM_ROLES.items() if k != "fee_revenue"}
     with pytest.raises(MappingError, match="'fee_revenue'"):
-        mapping.fee_journal(SENT, roles_without, **fx("GBP"))
+        mapping.fee_journal(SENT, roles_without, customer_id=CUSTOMER_ID, **fx("GBP"))
 
 
 def test_request_ids_and_doc_numbers_are_stable_and_fit() -> None:

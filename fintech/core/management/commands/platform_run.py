@@ -97,6 +97,12 @@ class Command(BaseCommand):
         # The demo's books: the worker connects the platform to the Xero sandbox once the web
         # server answers (integrations/connectors/accounting/xero/demo.py).
         env.setdefault("XERO_SANDBOX_AUTOCONNECT", "1")
+        # And its CRM: connected to the CRM sandbox, which then shows the customers' lifecycle
+        # (integrations/connectors/crm/hubspot/demo.py).
+        env.setdefault("HUBSPOT_SANDBOX_AUTOCONNECT", "1")
+        # And a demo business customer's books to the QuickBooks sandbox
+        # (integrations/connectors/accounting/quickbooks/demo.py).
+        env.setdefault("QUICKBOOKS_SANDBOX_AUTOCONNECT", "1")
         # honcho's manager, as `honcho start` would run the Procfile: Ctrl-C (or SIGTERM) stops
         # every process, and so does any one of them exiting.
         manager = Manager(Printer(sys.stdout))

@@ -1,15 +1,31 @@
-"""QuickBooks Online as an accounting connector on the sync engine (issue 14).
-
-So far only the pure mapping: `roles` (the account-mapping rows and the QuickBooks account
-types each accepts) and `mapping` (ledger facts -> QuickBooks Online v3 JSON bodies). The
-client, adapter, sandbox and handlers come later; see docs/quickbooks.md. Its webhooks are
-received and verified already (`webhooks.py`).
-"""
+"""QuickBooks Online as an accounting connector on the sync engine (issue 14): client,
+mapping (pure, validated against Intuit's XSDs), adapter (the engine's actions), handlers
+(our events -> jobs), webhooks (theirs in, followed up by reading back). See
+docs/quickbooks.md."""
 
 
 def register() -> None:
-    """Called at start-up (integrations/registry.py): so far, QuickBooks' webhooks in."""
-    from integrations.connectors.accounting.quickbooks import webhooks
-    from integrations.inbound.providers import register_provider
+    """Called at start-up (integrations/registry.py)."""
+    from django.conf import settings
 
-    register_provider(webhooks.PROVIDER_ENTRY)
+    from integrations.connectors.accounting import journals
+    from integrations.connectors.accounting.base import connector_register
+    from integrations.connectors.accounting.quickbooks import (
+        adapter,
+        demo,
+        handlers,
+        tasks,  # noqa: F401  (the Celery task)
+        webhooks,
+    )
+
+    connector_register(
+        adapter=adapter.QuickBooksAdapter(),
+        handlers=handlers.HANDLERS,
+        enabled=lambda: bool(settings.QUICKBOOKS_CONNECTOR != "none"),
+        webhook_provider=webhooks.PROVIDER_ENTRY,
+        scans={
+            # Shared with Xero (one scan by name, whichever connector registers it first).
+            "accounting_daily_journals": journals.journal_scan,
+            "quickbooks_sandbox_autoconnect": demo.sandbox_autoconnect,
+        },
+    )

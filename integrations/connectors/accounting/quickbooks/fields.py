@@ -83,6 +83,34 @@ ALLOWED_FIELDS: Mapping[str, Mapping[str, str | None]] = {
     },
     "BillPaymentLine": {"Amount": None, "LinkedTxn": "[LinkedTxn]"},
     "BillPaymentCheck": {"BankAccountRef": "Ref"},
+    # A customer's payment applied to what they owe (here: the fee journal's receivable line).
+    # Its reference is PaymentRefNum: QuickBooks takes no DocNumber on a Payment.
+    "Payment": {
+        **{k: v for k, v in _TXN_HEADER.items() if k != "DocNumber"},
+        "Line": "[PaymentLine]",
+        "CustomerRef": "Ref",
+        "DepositToAccountRef": "Ref",
+        "PaymentRefNum": None,
+        "TotalAmt": None,
+    },
+    "PaymentLine": {"Amount": None, "LinkedTxn": "[LinkedTxn]"},
+    # Money given back for a sale: sales lines name an Item (whose income account is debited),
+    # DepositToAccountRef is the bank account it is paid from.
+    "RefundReceipt": {
+        **_TXN_HEADER,
+        "Line": "[SalesLine]",
+        "CustomerRef": "Ref",
+        "DepositToAccountRef": "Ref",
+    },
+    "SalesLine": {
+        "Description": None,
+        "Amount": None,
+        "DetailType": None,
+        "SalesItemLineDetail": "SalesItemLineDetail",
+    },
+    "SalesItemLineDetail": {"ItemRef": "Ref"},
+    # The Service item a RefundReceipt's fee line names (income account: fee_revenue).
+    "Item": {"Name": None, "Description": None, "Type": None, "IncomeAccountRef": "Ref"},
 }
 
 
@@ -171,6 +199,8 @@ def header(
 REFERENCE: Mapping[str, str] = {
     "fee": "{transfer}-FEE",
     "fee_reversal": "{transfer}-FEE-REV",
+    "fee_payment": "{transfer}-FEE-PAY",
+    "fee_refund": "{transfer}-FEE-RF",
     "fx_margin": "{transfer}-FX",
     "fx_margin_reversal": "{transfer}-FX-REV",
     "payout": "{transfer}",

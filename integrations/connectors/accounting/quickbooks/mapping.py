@@ -19,9 +19,13 @@ Rules every body keeps:
 - Every transaction carries CurrencyRef; a currency other than the company's home currency
   also needs ExchangeRate (home currency per unit), which only the caller knows: without one
   the builder refuses (MappingError) rather than let QuickBooks assume a rate of 1.
-- Fee and FX margin are JournalEntries between client money and the income accounts, not
-  SalesReceipts: QuickBooks sales lines name Items, not accounts, and the fee is taken from
-  the money the customer paid in, so there is no receivable for a Payment to settle.
+- Fee and FX margin are JournalEntries, not SalesReceipts: QuickBooks sales lines name Items,
+  not accounts. The fee is owed by the customer when the transfer is submitted (Dr
+  fee_receivable, an Accounts Receivable line naming the Customer; Cr fee_revenue) and paid
+  from the money they paid in when it completes: a Payment applied to that journal (as Xero's
+  fee invoice and its Payment). A refund after completion gives the fee back as a
+  RefundReceipt from client money (its line names the fee Item, whose income account is
+  fee_revenue); a failure before completion reverses the receivable by a mirroring journal.
 - Nothing to book is an error, not an empty document (NothingToMap; the engine skips it).
 """
 
@@ -77,7 +81,13 @@ ENTITY: Mapping[str, str] = {
     "bank_fee_purchase": "Purchase",
     "customer_funding_deposit": "Deposit",
     "daily_journal": "JournalEntry",
+    "fee_payment": "Payment",
+    "fee_refund_receipt": "RefundReceipt",
+    "fee_item": "Item",
 }
+
+# The Service Item a RefundReceipt's fee line names; found by Name, made when missing.
+FEE_ITEM_NAME = "Transfer fee"
 
 
 def payout_entity(*, bill_id: str | None) -> str:
@@ -146,6 +156,13 @@ def _customer_entity(customer_id: str | None) -> Body | None:
     return {"Type": "Customer", "EntityRef": ref(customer_id)} if customer_id else None
 
 
+def _receivable_entity(customer_id: str | None, reference: str) -> Body:
+    """An Accounts Receivable line's Customer: QuickBooks refuses such a line without one."""
+    if not customer_id:
+        raise MappingError(f"transfer {reference}: the fee receivable line needs the Customer")
+    return {"Type": "Customer", "EntityRef": ref(customer_id)}
+
+
 # --------------------------------------------------------------------------- platform books
 
 
@@ -182,9 +199,15 @@ def fee_journal(
     home_currency: str,
     exchange_rate: Decimal | None = None,
     customer_id: str | None = None,
+    receivable: bool = True,
 ) -> Body:
-    """Our fee, in the source currency on the booking day: Dr client money, Cr fee revenue
-    (the credit line names the customer when `customer_id` is given)."""
+    """Our fee on the booking day, in the source currency, credited to fee revenue.
+
+    `receivable` (the Customer keeps accounts in the fee's currency): owed by the customer,
+    Dr fee_receivable (Accounts Receivable: the line names the Customer, as QuickBooks
+    requires); the transfer's completion pays it (`fee_payment`). Otherwise (QuickBooks keeps
+    one currency per Customer, and an A/R line or a Payment must be in it): taken from client
+    money directly, Dr client_money, the credit line naming the Customer when given."""
     if t.fee_minor <= 0:
         raise NothingToMap(f"transfer {t.reference} has no fee")
     return _transfer_journal(
@@ -193,11 +216,57 @@ def fee_journal(
         note=f"Transfer fee, {t.reference}",
         currency=t.source_currency,
         value=amount(t.fee_minor, t.source_currency),
-        debit=account_ref(roles, "client_money"),
+        debit=account_ref(roles, "fee_receivable" if receivable else "client_money"),
         credit=account_ref(roles, "fee_revenue"),
-        entity=_customer_entity(customer_id),
+        entity=(
+            _receivable_entity(customer_id, t.reference)
+            if receivable
+            else _customer_entity(customer_id)
+        ),
         home_currency=home_currency,
         exchange_rate=exchange_rate,
+        entity_on_debit=receivable,
+    )
+
+
+def fee_payment(
+    t: TransferFacts,
+    roles: Mapping[str, str],
+    *,
+    journal_id: str,
+    customer_id: str,
+    home_currency: str,
+    exchange_rate: Decimal | None = None,
+) -> Body:
+    """The completed transfer: the fee the customer owed (`fee_journal`'s receivable) paid
+    from the money they paid in, a Payment into client money applied to that JournalEntry.
+    Dated on the fee's day, as the ledger took it then (Xero's fee Payment likewise)."""
+    if t.fee_minor <= 0:
+        raise NothingToMap(f"transfer {t.reference} has no fee")
+    if not journal_id:
+        raise MappingError(f"transfer {t.reference}: the fee Payment needs the fee journal's Id")
+    value = amount(t.fee_minor, t.source_currency)
+    reference = REFERENCE["fee_payment"].format(transfer=t.reference)
+    head = header(
+        reference,
+        on=t.booked_on,
+        note=f"Transfer fee paid, {t.reference}",
+        currency=t.source_currency,
+        home_currency=home_currency,
+        exchange_rate=exchange_rate,
+    )
+    line = {"Amount": value, "LinkedTxn": [{"TxnId": journal_id, "TxnType": "JournalEntry"}]}
+    number = head.pop("DocNumber")  # a Payment's reference is its PaymentRefNum
+    return allowlisted(
+        "Payment",
+        {
+            **head,
+            "Line": [line],
+            "CustomerRef": ref(customer_id),
+            "DepositToAccountRef": account_ref(roles, "client_money"),
+            "PaymentRefNum": number,
+            "TotalAmt": value,
+        },
     )
 
 
@@ -247,8 +316,19 @@ def fee_reversal_journal(
     home_currency: str,
     exchange_rate: Decimal | None = None,
     customer_id: str | None = None,
+    receivable: bool = True,
 ) -> Body:
-    """The fee given back (refund, failure or cancellation): the mirror of `fee_journal`."""
+    """The fee given back, the mirror of `fee_journal` (`receivable` as there).
+
+    With the receivable, only a failure or cancellation (before completion, so before any
+    Payment) is mirrored: Dr fee revenue, Cr fee_receivable; a refund gives the paid fee back
+    as a RefundReceipt (`fee_refund_receipt`). Without, refund or failure: Dr fee revenue (the
+    Customer named), Cr client money."""
+    if receivable and isinstance(x, RefundFacts):
+        raise MappingError(
+            f"transfer {x.transfer.reference}: a refund gives the paid fee back as a "
+            "RefundReceipt (fee_refund_receipt)"
+        )
     t, fee_minor, _, on = _given_back(x)
     if fee_minor <= 0:
         raise NothingToMap(f"transfer {t.reference}: no fee given back here")
@@ -259,11 +339,75 @@ def fee_reversal_journal(
         currency=t.source_currency,
         value=amount(fee_minor, t.source_currency),
         debit=account_ref(roles, "fee_revenue"),
-        credit=account_ref(roles, "client_money"),
-        entity=_customer_entity(customer_id),
+        credit=account_ref(roles, "fee_receivable" if receivable else "client_money"),
+        entity=(
+            _receivable_entity(customer_id, t.reference)
+            if receivable
+            else _customer_entity(customer_id)
+        ),
         home_currency=home_currency,
         exchange_rate=exchange_rate,
-        entity_on_debit=True,
+        entity_on_debit=not receivable,
+    )
+
+
+def fee_item(roles: Mapping[str, str]) -> Body:
+    """The Service Item whose income account is fee_revenue (a RefundReceipt's line names it;
+    QuickBooks sales lines name Items, not accounts)."""
+    return allowlisted(
+        "Item",
+        {
+            "Name": FEE_ITEM_NAME,
+            "Description": "Transfer fees (posted by the fintech back office)",
+            "Type": "Service",
+            "IncomeAccountRef": account_ref(roles, "fee_revenue"),
+        },
+    )
+
+
+def fee_refund_receipt(
+    x: RefundFacts,
+    roles: Mapping[str, str],
+    *,
+    item_id: str,
+    customer_id: str,
+    home_currency: str,
+    exchange_rate: Decimal | None = None,
+) -> Body:
+    """A refund after completion gives the paid fee back: a RefundReceipt to the Customer
+    from client money, one line on the fee Item (its income account, fee_revenue, debited),
+    on the refund's day. Its PrivateNote names the fee journal and Payment it gives back
+    (QuickBooks links nothing to a RefundReceipt)."""
+    t = x.transfer
+    if x.fee_minor <= 0:
+        raise NothingToMap(f"transfer {t.reference}: no fee given back by the refund")
+    if not item_id:
+        raise MappingError(f"transfer {t.reference}: the RefundReceipt needs the fee Item")
+    fee_ref = REFERENCE["fee"].format(transfer=t.reference)
+    paid_ref = REFERENCE["fee_payment"].format(transfer=t.reference)
+    note = f"Transfer fee refunded, {t.reference} (gives back {fee_ref}, paid by {paid_ref})"
+    line = {
+        "Description": f"Transfer fee refunded, {t.reference}",
+        "Amount": amount(x.fee_minor, t.source_currency),
+        "DetailType": "SalesItemLineDetail",
+        "SalesItemLineDetail": {"ItemRef": ref(item_id)},
+    }
+    head = header(
+        REFERENCE["fee_refund"].format(transfer=t.reference),
+        on=x.booked_on,
+        note=note,
+        currency=t.source_currency,
+        home_currency=home_currency,
+        exchange_rate=exchange_rate,
+    )
+    return allowlisted(
+        "RefundReceipt",
+        {
+            **head,
+            "Line": [line],
+            "CustomerRef": ref(customer_id),
+            "DepositToAccountRef": account_ref(roles, "client_money"),
+        },
     )
 
 

@@ -57,6 +57,12 @@ ROLES_PLATFORM: tuple[RoleSpec, ...] = (
         "TrustAccounts",
     ),
     RoleSpec(
+        "fee_receivable",
+        "Fees our customers owe until their transfer completes",
+        ("Accounts Receivable",),
+        "AccountsReceivable",
+    ),
+    RoleSpec(
         "fee_revenue", "Transfer fees we charge", ("Income", "Other Income"), "ServiceFeeIncome"
     ),
     RoleSpec(

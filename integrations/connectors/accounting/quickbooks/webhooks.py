@@ -7,9 +7,11 @@ we process).
   {"entities": [{"name", "id", "operation", "lastUpdated"}]}}]}` and CloudEvents (a JSON array
   of `{"specversion", "id", "type": "qbo.<entity>.<created|updated|deleted>.v1", "time",
   "intuitentityid", "intuitaccountid", ...}`). Both become one list of changes.
-- Each delivery is stored once (its id: a hash of the body) and processed later: a change to an
-  object we synced keeps its new version; a deletion or void raises a SyncMismatch for
-  operators. Neither side is overwritten. A realm no connection knows is named as the failure.
+- Each delivery is stored once (its id: a hash of the body) and processed later: each change
+  to an object we synced is fetched (one Change Data Capture call for a burst) and compared
+  with what we synced (followup.py); a deletion, a void or another total raises a
+  SyncMismatch for operators. Neither side is overwritten. A realm no connection knows is
+  named as the failure.
 """
 
 from __future__ import annotations
@@ -18,36 +20,26 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from integrations.connectors.accounting.quickbooks.followup import Change, follow_up
 from integrations.errors import PermanentError
 from integrations.inbound.providers import MalformedEvent, Outcome, ParsedEvent, Provider
 from integrations.models import InboundWebhook
-from integrations.sync.models import Connection, SyncJob, SyncMismatch
+from integrations.sync.models import Connection
 
 PROVIDER = "quickbooks"
 HEADER = "intuit-signature"
 EVENTS = "quickbooks.events"
-GONE = {"delete", "deleted", "void", "voided", "merge", "merged"}
 
 
 def signature(verifier_token: str, body: bytes) -> str:
     digest = hmac.new(verifier_token.encode(), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
-
-
-@dataclass(frozen=True)
-class Change:
-    realm_id: str
-    entity: str  # "Customer", "JournalEntry", ...
-    entity_id: str
-    operation: str  # "Create", "Update", "Delete", "Void", "Merge", "Emailed"
-    at: datetime | None
 
 
 def _when(value: object) -> datetime | None:
@@ -128,51 +120,23 @@ PROVIDER_ENTRY = QuickBooksProvider(
 )
 
 
-def _apply(connection: Connection, change: Change) -> str:
-    jobs = list(
-        SyncJob.objects.filter(
-            connection=connection, external_id=change.entity_id, state=SyncJob.State.SYNCED
-        )
-    )
-    if not jobs:
-        return f"{change.entity} {change.entity_id}: not one we synced"
-    notes = []
-    for job in jobs:
-        if change.at is not None:
-            SyncJob.objects.filter(pk=job.pk).update(external_version=change.at.isoformat()[:100])
-        if change.operation.lower() in GONE:
-            SyncMismatch.objects.get_or_create(
-                connection=connection,
-                kind=SyncMismatch.Kind.EXTERNAL_DELETED,
-                object_type=job.object_type,
-                object_id=job.object_id,
-                external_id=job.external_id,
-                status=SyncMismatch.Status.OPEN,
-                defaults={
-                    "job": job,
-                    "detail": f"{job} was {change.operation.lower()}d in QuickBooks; "
-                    "the ledger still has it",
-                    "ours": job.external_summary,
-                    "theirs": {"operation": change.operation},
-                },
-            )
-            notes.append(f"{job}: {change.operation.lower()} in QuickBooks")
-        else:
-            notes.append(f"{job}: {change.operation.lower() or 'changed'}, version kept")
-    return "; ".join(notes)
-
-
 def on_quickbooks_webhook(row: InboundWebhook, event: ParsedEvent) -> Outcome:
+    """Each change to an object we synced fetched (CDC for a burst) and compared with what
+    we synced (followup.py); a realm no connection knows is named."""
     notes: list[str] = []
     unknown: list[str] = []
+    by_realm: dict[str, list[Change]] = {}
     for change in changes_of(event.data["payload"]):
-        connections = Connection.objects.filter(
-            provider=PROVIDER, tenant_id=change.realm_id
-        ).exclude(status=Connection.Status.DISCONNECTED)
+        by_realm.setdefault(change.realm_id, []).append(change)
+    for realm, changes in by_realm.items():
+        connections = Connection.objects.filter(provider=PROVIDER, tenant_id=realm).exclude(
+            status=Connection.Status.DISCONNECTED
+        )
         if not connections:
-            unknown.append(f"unknown realm {change.realm_id}")
+            unknown.append(f"unknown realm {realm}")
             continue
-        notes.extend(_apply(connection, change) for connection in connections)
+        for connection in connections:
+            notes.extend(follow_up(connection, changes))
     if unknown and not notes:
         raise PermanentError("; ".join(sorted(set(unknown))))
     return Outcome("processed", "; ".join(notes + sorted(set(unknown)))[:1000])

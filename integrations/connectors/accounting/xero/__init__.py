@@ -6,8 +6,8 @@ def register() -> None:
     """Called at start-up (integrations/registry.py)."""
     from django.conf import settings
 
-    from integrations import registry
     from integrations.connectors.accounting import journals
+    from integrations.connectors.accounting.base import connector_register
     from integrations.connectors.accounting.xero import (
         adapter,
         demo,
@@ -15,15 +15,14 @@ def register() -> None:
         tasks,  # noqa: F401  (the Celery task)
         webhooks,
     )
-    from integrations.inbound.providers import register_provider
-    from integrations.sync.adapters import register_adapter
 
-    def enabled() -> bool:
-        return bool(settings.XERO_CONNECTOR != "none")
-
-    register_adapter(adapter.XeroAdapter())
-    for event_type, handler in handlers.HANDLERS.items():
-        registry.register(event_type, handler, enabled=enabled)
-    registry.register_scan("accounting_daily_journals", journals.journal_scan)
-    register_provider(webhooks.PROVIDER_ENTRY)
-    registry.register_scan("xero_sandbox_autoconnect", demo.sandbox_autoconnect)
+    connector_register(
+        adapter=adapter.XeroAdapter(),
+        handlers=handlers.HANDLERS,
+        enabled=lambda: bool(settings.XERO_CONNECTOR != "none"),
+        webhook_provider=webhooks.PROVIDER_ENTRY,
+        scans={
+            "accounting_daily_journals": journals.journal_scan,
+            "xero_sandbox_autoconnect": demo.sandbox_autoconnect,
+        },
+    )

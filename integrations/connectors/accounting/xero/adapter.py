@@ -8,8 +8,7 @@ object. Writes carry an Idempotency-Key derived from the job (the same on every 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,11 +16,11 @@ from typing import Any
 
 from django.conf import settings
 
-from integrations.connectors.accounting import facts
-from integrations.connectors.accounting.wire import dumps
+from integrations.connectors.accounting import books, facts, jobs
+from integrations.connectors.accounting.books import roles_in as roles_in
 from integrations.connectors.accounting.xero import client as xero
 from integrations.connectors.accounting.xero import mapping, roles
-from integrations.errors import NotReady, PermanentError
+from integrations.errors import PermanentError
 from integrations.sync.adapters import (
     AccountInfo,
     JobContext,
@@ -54,10 +53,6 @@ class Write:
         return str(self.item[self.ref_field])
 
 
-def _hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(dumps(body)).hexdigest()
-
-
 def _key(job: SyncJob, step: str = "") -> str:
     # Stable across retries of this job, different for each of its writes.
     return f"fintech-{job.connection_id}-{job.pk}{'-' + step if step else ''}"
@@ -69,23 +64,6 @@ def _summary(item: dict[str, Any]) -> dict[str, str]:
         "currency": str(item.get("CurrencyCode", "")),
         "status": str(item.get("Status", "")),
     }
-
-
-def _contact_id(context: JobContext, profile_id: int) -> str:
-    external = (
-        SyncJob.objects.filter(
-            connection=context.connection,
-            object_type="profile",
-            object_id=str(profile_id),
-            action="contact",
-            state=SyncJob.State.SYNCED,
-        )
-        .values_list("external_id", flat=True)
-        .first()
-    )
-    if not external:
-        raise NotReady(f"the contact of profile {profile_id} is not in Xero yet")
-    return external
 
 
 def _make(client: xero.XeroClient, job: SyncJob, write: Write, *, step: str = "") -> Synced:
@@ -102,18 +80,9 @@ def _make(client: xero.XeroClient, job: SyncJob, write: Write, *, step: str = ""
         external_id=str(item[write.id_field]),
         external_version=str(item.get("UpdatedDateUTC", "")),
         external_number=write.reference,
-        payload_hash=_hash(write.body),
+        payload_hash=jobs.payload_hash(write.body),
         summary=_summary(item),
     )
-
-
-def _transfer_id(job: SyncJob) -> int:
-    from fintech.transfers.models import Transfer
-
-    pk = Transfer.objects.filter(reference=job.object_id).values_list("pk", flat=True).first()
-    if pk is None:
-        raise PermanentError(f"transfer {job.object_id} does not exist")
-    return int(pk)
 
 
 # --- the actions -----------------------------------------------------------------------
@@ -127,13 +96,13 @@ def _contact(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
 
 
 def _fee_invoice(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
-    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    t = facts.transfer_facts(transfer_id=jobs.transfer_id(context.job))
     body = mapping.fee_invoice(t, context.roles, contact_id=context.prerequisite_external_id)
     return _make(client, context.job, Write("Invoices", "InvoiceID", "InvoiceNumber", body))
 
 
 def _fx_margin(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
-    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    t = facts.transfer_facts(transfer_id=jobs.transfer_id(context.job))
     body = mapping.fx_margin_receipt(
         t, roles_in(context.roles, t.target_currency), contact_id=context.prerequisite_external_id
     )
@@ -143,29 +112,19 @@ def _fx_margin(client: xero.XeroClient, context: JobContext) -> Synced | Skipped
 
 
 def _fee_payment(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
-    t = facts.transfer_facts(transfer_id=_transfer_id(context.job))
+    t = facts.transfer_facts(transfer_id=jobs.transfer_id(context.job))
     body = mapping.fee_payment(
         t, roles_in(context.roles, t.source_currency), invoice_id=context.prerequisite_external_id
     )
     return _make(client, context.job, Write("Payments", "PaymentID", "Reference", body))
 
 
-def _given_back(job: SyncJob) -> tuple[Any, Any]:
-    """(the facts a reversal maps from, the transfer's facts) for a refund or a failure."""
-    transfer_id = _transfer_id(job)
-    if job.object_type == "refund":
-        refund = facts.refund_facts(transfer_id=transfer_id)
-        return refund, refund.transfer
-    t = facts.transfer_facts(transfer_id=transfer_id)
-    return t, t
-
-
 def _fee_credit_note(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
     """A refund or a failure: a credit note for the fee, applied to the original invoice
     while it is unpaid, else paid out from client money (an invoice is never deleted)."""
     job = context.job
-    source, t = _given_back(job)
-    contact_id = _contact_id(context, _profile_id(t.contact.reference))
+    source, t = jobs.given_back(job)
+    contact_id = jobs.contact_id(context.connection, jobs.profile_id_of(t.contact.reference))
     body = mapping.fee_credit_note(source, context.roles, contact_id=contact_id)
     synced = _make(client, job, Write("CreditNotes", "CreditNoteID", "CreditNoteNumber", body))
     note = client.get("CreditNotes", synced.external_id) or {}
@@ -196,13 +155,9 @@ def _fee_credit_note(client: xero.XeroClient, context: JobContext) -> Synced | S
     return synced
 
 
-def _profile_id(contact_reference: str) -> int:
-    return int(contact_reference.rsplit("-", 1)[-1])
-
-
 def _fx_margin_reversal(client: xero.XeroClient, context: JobContext) -> Synced | Skipped:
-    source, t = _given_back(context.job)
-    contact_id = _contact_id(context, _profile_id(t.contact.reference))
+    source, t = jobs.given_back(context.job)
+    contact_id = jobs.contact_id(context.connection, jobs.profile_id_of(t.contact.reference))
     body = mapping.fx_margin_reversal(
         source, roles_in(context.roles, t.target_currency), contact_id=contact_id
     )
@@ -225,7 +180,7 @@ def _supplier_payout(client: xero.XeroClient, context: JobContext) -> Synced | S
     """The customer's books: a bill payment (and the fee as spend money) when the payout
     names a bill, else spend money with the fee as its own line."""
     job = context.job
-    t = facts.transfer_facts(transfer_id=_transfer_id(job))
+    t = facts.transfer_facts(transfer_id=jobs.transfer_id(job))
     mapped = roles_in(context.roles, t.source_currency)
     bill = (
         client.find("Invoices", field="InvoiceNumber", value=t.bill_reference)
@@ -290,58 +245,9 @@ ACTIONS: dict[str, Callable[[xero.XeroClient, JobContext], Synced | Skipped]] = 
 }
 
 
-# Roles a job needs: per-object posting uses these; the daily journal uses every ledger role.
-PER_OBJECT_PLATFORM_ROLES = ("client_money", "fee_revenue", "fx_margin_revenue", "customer_funds")
-
-
-# Bank roles: Xero keeps one bank account per currency, and a bank transaction must be in its
-# account's currency. `client_money` (or `wallet_bank`) is the base currency's; a
-# `client_money:EUR` row maps the EUR one. A currency without its own row uses the base one,
-# and Xero refuses a transaction in another currency with its reason (the job fails, visibly).
-BANK_ROLES = ("client_money", "wallet_bank")
-
-
-def _per_currency(connection: Connection, role: Role) -> list[Role]:
-    others = sorted(set(connection.currencies or []) - {connection.base_currency})
-    return [
-        Role(
-            f"{role.name}:{currency}",
-            f"{role.meaning}, in {currency}",
-            role.account_types,
-            required=False,
-            currency=currency,
-        )
-        for currency in others
-    ]
-
-
 def roles_for(connection: Connection) -> tuple[Role, ...]:
-    """The account-mapping rows of a connection, required where its jobs post to them."""
-    journal = connection.mode == Connection.Mode.DAILY_JOURNAL
-    customer = connection.owner == Connection.Owner.PROFILE
-    result: list[Role] = []
-    for spec in roles.ROLES_CUSTOMER if customer else roles.ROLES_PLATFORM:
-        required = customer or journal or spec.name in PER_OBJECT_PLATFORM_ROLES
-        role = Role(
-            spec.name,
-            spec.meaning,
-            spec.account_types,
-            required=required,
-            currency=connection.base_currency if spec.name in BANK_ROLES else "",
-        )
-        result.append(role)
-        if spec.name in BANK_ROLES:
-            result.extend(_per_currency(connection, role))
-    return tuple(result)
-
-
-def roles_in(mapped: dict[str, str], currency: str) -> dict[str, str]:
-    """The mapping as a transaction in `currency` sees it: its currency's bank accounts."""
-    resolved = dict(mapped)
-    for bank in BANK_ROLES:
-        if f"{bank}:{currency}" in mapped:
-            resolved[bank] = mapped[f"{bank}:{currency}"]
-    return resolved
+    """The account-mapping rows of a connection (books.roles_for with Xero's roles)."""
+    return books.roles_for(connection, platform=roles.ROLES_PLATFORM, customer=roles.ROLES_CUSTOMER)
 
 
 class XeroAdapter:
@@ -359,7 +265,7 @@ class XeroAdapter:
             allow_private=xero._allow_private(),
         )
 
-    def tenants(self, *, access_token: str) -> list[Tenant]:
+    def tenants(self, *, access_token: str, callback: Mapping[str, str]) -> list[Tenant]:
         return xero.tenants(access_token=access_token)
 
     def organisation(self, *, connection: Connection) -> Organisation:

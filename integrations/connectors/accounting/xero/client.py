@@ -12,15 +12,13 @@ and timeouts -> TransientError.
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from typing import Any
 
 import requests
 from django.conf import settings
 
-from fintech.core.metrics import metric_incr
-from integrations.connectors.accounting.wire import dumps
+from integrations.connectors.accounting.base import AccountingClient
 from integrations.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
 from integrations.http import pinned_session
 from integrations.sync import limits, oauth
@@ -48,21 +46,16 @@ def validation_messages(data: Any) -> str:
     return "; ".join(messages) or str(data.get("Message") or data.get("Detail") or "")
 
 
-class XeroClient:
+class XeroClient(AccountingClient):
+    provider = PROVIDER
+
     def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.base_url = settings.XERO_API_URL
-        self.timeout = settings.XERO_TIMEOUT_SECONDS
-        self.session = pinned_session(self.base_url, allow_private=_allow_private())
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> XeroClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(
+            connection,
+            base_url=settings.XERO_API_URL,
+            timeout=settings.XERO_TIMEOUT_SECONDS,
+            allow_private=_allow_private(),
+        )
 
     def request(
         self,
@@ -73,41 +66,10 @@ class XeroClient:
         body: Any = None,
         idempotency_key: str = "",
     ) -> dict[str, Any]:
-        connection_id = self.connection.pk
-        limits.call_take(connection_id=connection_id)
-        token = oauth.access_token(connection_id=connection_id)
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "xero-tenant-id": self.connection.tenant_id,
-            "Accept": "application/json",
-        }
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = dumps(body)
+        headers = {"xero-tenant-id": self.connection.tenant_id}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key[:128]
-        url = f"{self.base_url}/{path.lstrip('/')}"
-        started = time.monotonic()
-        try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            metric_incr("xero_timeouts", labels={"connection": str(connection_id)})
-            raise TransientError(f"xero: timed out after {self.timeout} s") from exc
-        except requests.RequestException as exc:
-            raise TransientError(f"xero: {type(exc).__name__}: {exc}") from exc
-        finally:
-            elapsed_ms = int((time.monotonic() - started) * 1000)
-            metric_incr("xero_call_ms", by=elapsed_ms, labels={"connection": str(connection_id)})
-            metric_incr("xero_calls", labels={"connection": str(connection_id)})
+        response = self.json_call(method, path, params=params, body=body, headers=headers)
         return self._answer(response)
 
     def _answer(self, response: requests.Response) -> dict[str, Any]:

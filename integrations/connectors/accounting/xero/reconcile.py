@@ -10,22 +10,17 @@ It reads Xero, so it spends the connection's call budget like any job: a run is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
+
+from django.db.models import QuerySet
 
 from fintech.transfers.models import Transfer
 from integrations.connectors.accounting import facts
+from integrations.connectors.accounting.followup import ReconcileReport
 from integrations.connectors.accounting.xero.client import XeroClient
 from integrations.connectors.accounting.xero.mapping import amount
 from integrations.errors import RateLimited
 from integrations.sync.models import AccountMapping, Connection, SyncJob, SyncMismatch
-
-
-@dataclass
-class ReconcileReport:
-    checked: int = 0
-    mismatches: list[str] = field(default_factory=list)
-    stopped_early: str = ""
 
 
 def _raise(
@@ -135,14 +130,28 @@ def reconcile_fees(*, connection_id: int, limit: int = 200) -> ReconcileReport:
     return report
 
 
-def reconcile_all() -> dict[str, int]:
-    """Each active per-object connection of the platform's books; mismatches found each."""
-    found: dict[str, int] = {}
-    for connection in Connection.objects.filter(
+def connections() -> QuerySet[Connection]:
+    """What is reconciled: each active per-object connection of the platform's books."""
+    return Connection.objects.filter(
         provider="xero",
         owner=Connection.Owner.PLATFORM,
         mode=Connection.Mode.PER_OBJECT,
         status=Connection.Status.ACTIVE,
-    ):
-        found[str(connection.pk)] = len(reconcile_fees(connection_id=connection.pk).mismatches)
-    return found
+    )
+
+
+def reconcile(connection: Connection, *, limit: int = 200, hours: int = 0) -> ReconcileReport:
+    """`manage.py accounting_reconcile`'s call (each connector's reconcile.py has one):
+    the newest `limit` completed transfers' fees (`hours` is QuickBooks')."""
+    return reconcile_fees(connection_id=connection.pk, limit=limit)
+
+
+CHECKED = "transfers"  # what `checked` counts, in the command's output
+
+
+def reconcile_all() -> dict[str, int]:
+    """Each active per-object connection of the platform's books; mismatches found each."""
+    return {
+        str(connection.pk): len(reconcile_fees(connection_id=connection.pk).mismatches)
+        for connection in connections()
+    }

@@ -17,23 +17,23 @@ import hashlib
 import hmac
 import json
 from datetime import UTC
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from integrations.connectors.accounting import followup
 from integrations.connectors.accounting.xero.client import PROVIDER, XeroClient
 from integrations.errors import PermanentError
 from integrations.inbound.providers import MalformedEvent, Outcome, ParsedEvent, Provider
 from integrations.models import InboundWebhook
-from integrations.sync.models import Connection, SyncJob, SyncMismatch
+from integrations.sync.models import Connection, SyncJob
 
 HEADER = "x-xero-signature"
 EVENTS = "xero.events"
 HANDSHAKE = "xero.intent_to_receive"
 COLLECTIONS = {"INVOICE": "Invoices", "CONTACT": "Contacts", "CREDITNOTE": "CreditNotes"}
-GONE = {"VOIDED", "DELETED", "ARCHIVED"}
+GONE = frozenset({"VOIDED", "DELETED", "ARCHIVED"})
 
 
 def signature(key: str, body: bytes) -> str:
@@ -85,60 +85,16 @@ PROVIDER_ENTRY = XeroProvider(
 )
 
 
-def _decimal(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _mismatch(job: SyncJob, kind: str, detail: str, theirs: dict[str, Any]) -> bool:
-    _, created = SyncMismatch.objects.get_or_create(
-        connection_id=job.connection_id,
-        kind=kind,
-        object_type=job.object_type,
-        object_id=job.object_id,
-        external_id=job.external_id,
-        status=SyncMismatch.Status.OPEN,
-        defaults={"job": job, "detail": detail, "ours": job.external_summary, "theirs": theirs},
-    )
-    return created
-
-
 def _compare(job: SyncJob, current: dict[str, Any] | None) -> str:
-    ours = job.external_summary or {}
     if current is None:
-        _mismatch(job, SyncMismatch.Kind.EXTERNAL_DELETED, f"{job} was deleted in Xero", {})
-        return f"{job}: deleted in Xero"
+        return followup.compare(job, None, label="Xero", version="", gone=GONE)
     theirs = {
         "total": str(current.get("Total", current.get("Amount", ""))),
         "currency": str(current.get("CurrencyCode", "")),
         "status": str(current.get("Status", current.get("ContactStatus", ""))),
     }
-    SyncJob.objects.filter(pk=job.pk).update(
-        external_version=str(current.get("UpdatedDateUTC", ""))[:100]
-    )
-    if (
-        theirs["status"].upper() in GONE
-        and str(ours.get("status", "")).upper() != theirs["status"].upper()
-    ):
-        _mismatch(
-            job,
-            SyncMismatch.Kind.EXTERNAL_DELETED,
-            f"{job} is {theirs['status'].lower()} in Xero; the ledger still has it",
-            theirs,
-        )
-        return f"{job}: {theirs['status'].lower()} in Xero"
-    ours_total, their_total = _decimal(ours.get("total")), _decimal(theirs["total"])
-    if ours_total is not None and their_total is not None and ours_total != their_total:
-        _mismatch(
-            job,
-            SyncMismatch.Kind.AMOUNT,
-            f"{job}: Xero has {their_total}, we synced {ours_total}",
-            theirs,
-        )
-        return f"{job}: amount differs"
-    return f"{job}: consistent"
+    version = str(current.get("UpdatedDateUTC", ""))
+    return followup.compare(job, theirs, label="Xero", version=version, gone=GONE)
 
 
 def on_xero_webhook(row: InboundWebhook, event: ParsedEvent) -> Outcome:

@@ -21,3 +21,8 @@ def register() -> None:
     registry.register_due_scan(
         "payouts", task=handlers.SUBMIT_TASK, model=PayoutInstruction, due=handlers.payouts_due
     )
+    # Its settlement report, for reconciliation's nightly run (payout:<PARTNER>:<CCY>).
+    from integrations.connectors.payout.sandbox.client import PARTNER, settlement_report_fetch
+    from integrations.reconciliation.provider_reports import register_report_source
+
+    register_report_source(PARTNER, settlement_report_fetch)

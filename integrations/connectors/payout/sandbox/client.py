@@ -33,3 +33,15 @@ class PayoutSandboxClient(PartnerClient):
 
     def payout_get(self, payout_id: str) -> dict[str, Any]:
         return self.request("GET", f"payouts/{payout_id}")
+
+    def settlement_report(self, *, day: str, currency: str) -> dict[str, Any]:
+        """The partner's settlement report for one day and currency (reconciliation)."""
+        return self.request("GET", f"settlement-report?date={day}&currency={currency}")
+
+
+def settlement_report_fetch(*, day: str, currency: str) -> dict[str, Any]:
+    client = PayoutSandboxClient.from_settings()
+    try:
+        return client.settlement_report(day=day, currency=currency)
+    finally:
+        client.session.close()

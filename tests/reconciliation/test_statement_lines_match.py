@@ -1,0 +1,179 @@
+"""Matching on real PostgreSQL: each rule, one-to-one, batch and split, and unmatched money
+in left as a suggested funding (never credited)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from integrations.reconciliation.matching import statement_lines_match
+from integrations.reconciliation.models import ReconMatch, ReconMatchItem, SuggestedFunding
+from ledger.models import JournalEntry
+from tests.reconciliation.recon_builders import bank_account, ledger_record, statement
+
+pytestmark = pytest.mark.django_db
+D = date(2026, 11, 2)
+
+
+def match_of(line_id: int) -> ReconMatch:
+    return ReconMatchItem.objects.get(statement_line_id=line_id, active=True).match
+
+
+def test_it_matches_exactly_on_end_to_end_id_uetr_and_our_reference():
+    account = bank_account()
+    by_ref = ledger_record(account, 1000, day=D, key="wallet-funding:sandbox-bank:BANK-1")
+    by_uetr = ledger_record(
+        account, 2000, day=D, metadata={"uetr": "3f2b2c2e-0000-4000-8000-000000000001"}
+    )
+    by_transfer = ledger_record(account, -3000, day=date(2026, 10, 1), key="transfer:T-9:complete")
+    st = statement(account, [
+        {"amount_minor": 1000, "day": D, "bank_reference": "bank 1"},
+        {"amount_minor": 2000, "day": D, "uetr": "3F2B2C2E-0000-4000-8000-000000000001"},
+        # an exact id needs no date window
+        {"amount_minor": -3000, "day": D, "end_to_end_id": "t-9"},
+    ])  # fmt: skip
+
+    result = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert result.matched["exact_id"] == 3
+    assert (result.lines_left, result.postings_left) == (0, 0)
+    for line, posting in zip(
+        st.lines.order_by("position"), [by_ref, by_uetr, by_transfer], strict=True
+    ):
+        match = match_of(line.pk)
+        assert (match.rule, match.confidence) == ("exact_id", 100)
+        assert set(match.items.values_list("posting_id", flat=True)) - {None} == {posting}
+
+
+def test_an_exact_id_with_a_different_amount_matches_with_low_confidence():
+    account = bank_account()
+    ledger_record(account, 1000, day=D, key="wallet-funding:sandbox-bank:REF7")
+    st = statement(account, [{"amount_minor": 1001, "day": D, "end_to_end_id": "REF7"}])
+
+    statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert match_of(st.lines.get().pk).confidence == 60
+
+
+def test_reference_in_remittance_matches_within_the_window_only():
+    account = bank_account()
+    ledger_record(account, 500, day=D, key="wallet-funding:sandbox-bank:INV-42")
+    ledger_record(account, 700, day=D, key="wallet-funding:sandbox-bank:INV-43")
+    st = statement(account, [
+        {"amount_minor": 500, "day": date(2026, 11, 4), "remittance_info": "Payment inv 42 thanks"},
+        {"amount_minor": 700, "day": date(2026, 11, 9), "remittance_info": "INV-43"},
+    ])  # fmt: skip
+
+    result = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert result.matched["reference_amount"] == 1
+    first, late = st.lines.order_by("position")
+    assert (match_of(first.pk).rule, match_of(first.pk).confidence) == ("reference_amount", 80)
+    assert not ReconMatchItem.objects.filter(statement_line=late).exists()
+    assert result.postings_left == 1
+
+
+def test_a_duplicated_line_matches_once_and_its_copy_stays_unmatched():
+    account = bank_account()
+    ledger_record(account, 900, day=D, key="wallet-funding:sandbox-bank:DUP1")
+    st = statement(account, [
+        {"amount_minor": 900, "day": D, "end_to_end_id": "DUP1"},
+        {"amount_minor": 900, "day": D, "end_to_end_id": "DUP1"},
+    ])  # fmt: skip
+
+    result = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert result.matched["exact_id"] == 1
+    assert result.lines_left == 1
+    first = st.lines.order_by("position").first()
+    assert match_of(first.pk).rule == "exact_id"
+
+
+def test_one_line_pays_a_batch_and_two_lines_fund_one_record():
+    account = bank_account(code="payout:sandbox-payout:GBP")
+    batch = [
+        ledger_record(account, -100, day=D, metadata={"batch_reference": "BATCH-7"}),
+        ledger_record(account, -250, day=D, metadata={"batch_reference": "BATCH-7"}),
+    ]
+    funding = bank_account()
+    split = ledger_record(funding, 1000, day=D, key="wallet-funding:sandbox-bank:SPLIT-1")
+    st = statement(account, [{"amount_minor": -350, "day": D, "remittance_info": "batch 7"}])
+    st2 = statement(funding, [
+        {"amount_minor": 600, "day": D, "remittance_info": "SPLIT-1"},
+        {"amount_minor": 400, "day": date(2026, 11, 3), "remittance_info": "split 1"},
+    ])  # fmt: skip
+
+    r1 = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+    r2 = statement_lines_match(bank_account_id=funding.pk, actor_label="system:test")
+
+    assert r1.matched["batch"] == 1
+    assert r2.matched["split"] == 1
+    batch_match = match_of(st.lines.get().pk)
+    assert batch_match.rule == "batch"
+    assert sorted(
+        batch_match.items.exclude(posting_id=None).values_list("posting_id", flat=True)
+    ) == sorted(batch)
+    lines = list(st2.lines.all())
+    assert match_of(lines[0].pk) == match_of(lines[1].pk)
+    assert match_of(lines[0].pk).items.get(statement_line=None).posting_id == split
+    assert (r2.lines_left, r2.postings_left) == (0, 0)
+
+
+def test_unmatched_money_in_is_suggested_as_a_funding_and_credited_to_nobody(alice):
+    account = bank_account()
+    entries_before = JournalEntry.objects.count()
+    st = statement(account, [
+        {"amount_minor": 1234, "day": D, "remittance_info": f"top up profile {alice.pk}",
+         "bank_reference": "STRAY-1"},
+        {"amount_minor": 55, "day": D, "remittance_info": "no idea"},
+        {"amount_minor": -55, "day": D, "remittance_info": "bank fee"},
+    ])  # fmt: skip
+
+    result = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+    again = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert result.suggested_fundings == 2
+    assert again.suggested_fundings == 0
+    first, second, _ = st.lines.order_by("position")
+    assert SuggestedFunding.objects.get(statement_line=first).profile_id == alice.pk
+    assert SuggestedFunding.objects.get(statement_line=second).profile_id is None
+    assert JournalEntry.objects.count() == entries_before
+
+
+def test_a_second_run_matches_nothing_twice():
+    account = bank_account()
+    ledger_record(account, 1000, day=D, key="wallet-funding:sandbox-bank:AGAIN")
+    statement(account, [{"amount_minor": 1000, "day": D, "end_to_end_id": "AGAIN"}])
+
+    statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+    second = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert sum(second.matched.values()) == 0
+    assert ReconMatch.objects.count() == 1
+
+
+def test_the_match_tables_keys_are_still_enforced_per_statement():
+    """Migration 0015 checks the keys per statement instead of per row: a missing parent
+    still refuses the insert, and a referenced line or match cannot be deleted."""
+    from django.db import IntegrityError, connection, transaction
+
+    account = bank_account()
+    ledger_record(account, 1000, day=D, key="wallet-funding:sandbox-bank:KEY-1")
+    line = statement(account, [{"amount_minor": 1000, "day": D, "end_to_end_id": "KEY-1"}])
+    statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+    match = match_of(line.lines.get().pk)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReconMatchItem.objects.create(match_id=match.pk + 1000, posting_id=1, amount_minor=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReconMatchItem.objects.create(match=match, statement_line_id=10**9, amount_minor=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReconMatch.objects.create(bank_account_id=10**9, rule="manual", confidence=100)
+    for table, pk in (
+        ("integrations_statementline", line.lines.get().pk),
+        ("integrations_reconmatch", match.pk),
+        ("integrations_bankaccount", account.pk),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
