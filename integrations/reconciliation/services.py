@@ -4,14 +4,20 @@ clear refusal. Nothing is matched or posted here."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
-from django.db import transaction
+from django.db import models, transaction
 
 from fintech.core.errors import DomainError, FieldError, ValidationFailed
 from fintech.core.services import Actor, audit_record
 from integrations.reconciliation.models import BankAccount, BankStatement, StatementLine
-from integrations.reconciliation.parsers.base import ParsedStatement, normalise_account, refuse
+from integrations.reconciliation.parsers.base import (
+    ParsedLine,
+    ParsedStatement,
+    normalise_account,
+    refuse,
+)
 from integrations.reconciliation.parsers.camt import is_camt, parse_camt
 from integrations.reconciliation.parsers.csv_statement import parse_csv
 from integrations.reconciliation.parsers.mt940_statement import is_mt940, parse_mt940
@@ -157,6 +163,41 @@ def _continuity_flags(
     return flags
 
 
+def _line_key(line: ParsedLine | StatementLine) -> tuple[str, str, int, str]:
+    return (line.end_to_end_id[:200], line.bank_reference[:200], line.amount_minor, line.currency)
+
+
+def _partner_revision(
+    *, parsed: ParsedStatement, bank_account: BankAccount
+) -> tuple[str, ParsedStatement, list[str]]:
+    """A partner's report for a day it already reported, with different content (pulled again
+    after a payout was returned, say): stored as the next revision, `<id>#r<n>`, holding only
+    the lines no earlier revision had, so nothing is counted twice and the earlier lines keep
+    their matches. A line an earlier revision had and this one lacks is never deleted: the
+    revision is flagged, naming it."""
+    earlier = BankStatement.objects.filter(bank_account=bank_account).filter(
+        models.Q(statement_id=parsed.statement_id)
+        | models.Q(statement_id__startswith=f"{parsed.statement_id}#r")
+    )
+    if not earlier.exists():
+        return parsed.statement_id, parsed, []
+    had = Counter(_line_key(line) for line in StatementLine.objects.filter(statement__in=earlier))
+    new_lines = []
+    for line in parsed.lines:
+        key = _line_key(line)
+        if had[key]:
+            had[key] -= 1
+        else:
+            new_lines.append(line)
+    flags = [
+        f"an earlier revision's line is no longer in the report: {e2e or ref} {amount} {ccy}"
+        for (e2e, ref, amount, ccy), n in sorted(had.items())
+        for _ in range(n)
+    ]
+    statement_id = f"{parsed.statement_id}#r{earlier.count() + 1}"
+    return statement_id, replace(parsed, lines=new_lines), flags
+
+
 def statement_import(
     *,
     actor: Actor,
@@ -168,7 +209,8 @@ def statement_import(
     """Parse and store one file. Refuses (ValidationFailed naming file, line and field) a file
     that is malformed, for another account or in another currency: nothing of it is stored.
     A file already imported is a no-op (`duplicate=True`). Broken balance continuity is
-    stored and FLAGGED, never corrected."""
+    stored and FLAGGED, never corrected. A partner's report for a day already reported is
+    stored as a revision holding only its new lines (`_partner_revision`)."""
     bank_account = BankAccount.objects.filter(pk=bank_account_id).first()
     if bank_account is None:
         raise ValidationFailed(
@@ -214,6 +256,11 @@ def statement_import(
             flags = _continuity_flags(
                 parsed=statement, bank_account=bank_account, checksum=checksum
             )
+            if statement.format == BankStatement.Format.PARTNER:
+                statement_id, statement, removed = _partner_revision(
+                    parsed=statement, bank_account=bank_account
+                )
+                flags += removed
             row = BankStatement.objects.create(
                 bank_account=bank_account,
                 format=statement.format,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 
 from integrations.reconciliation import runs
 
 
 @shared_task(name="integrations.reconciliation_run", ignore_result=True)
-def reconciliation_run() -> int:
-    """Nightly (beat): yesterday in RECONCILIATION_TIME_ZONE; returns the run id."""
-    return int(runs.reconciliation_run(trigger="beat").pk)
+def reconciliation_run(as_of: str | None = None) -> int:
+    """Nightly (beat): yesterday in RECONCILIATION_TIME_ZONE, or the date (YYYY-MM-DD) the
+    schedule's kwargs name; returns the run id."""
+    day = date.fromisoformat(as_of) if as_of else None
+    return int(runs.reconciliation_run(as_of=day, trigger="beat").pk)
 
 
 @shared_task(name="integrations.reconciliation_watchdog", ignore_result=True)

@@ -223,36 +223,43 @@ def redis_server(tmp_path_factory) -> RedisServer:
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    """A Celery worker subprocess (or, with `beat=True`, Celery beat on the database's
+    schedule rows), logging to `log`."""
+
+    def __init__(self, env: dict[str, str], log: Path, *, beat: bool = False) -> None:
         self.env = env
         self.log = log
+        self.beat = beat
         self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        celery = [sys.executable, "-m", "celery", "-A", "fintech"]
+        if self.beat:
+            return [*celery, "beat", "--loglevel=INFO", f"--pidfile={self.log}.pid"]
+        return [
+            *celery,
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+        ]
 
     def start(self) -> Worker:
         log = self.log.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "fintech",
-                "worker",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-                "-n",
-                f"test-{uuid.uuid4().hex[:8]}@%h",
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(lambda: b"ready." in self.log.read_bytes(), timeout=30)
+        ready = b"beat: Starting" if self.beat else b"ready."
+        wait_for(lambda: ready in self.log.read_bytes(), timeout=30)
         return self
 
     def kill(self) -> None:
@@ -294,11 +301,14 @@ def worker_env(redis_url: str, base_url: str, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def start_worker(redis_server, tmp_path) -> Iterator[Callable[..., Worker]]:
+    """`start_worker(base_url, beat=False, **env)`: a worker (or beat) on the throwaway Redis
+    and the test's database, stopped at the end of the test."""
     started: list[Worker] = []
 
-    def start(base_url: str = "http://127.0.0.1:9", **extra: str) -> Worker:
+    def start(base_url: str = "http://127.0.0.1:9", *, beat: bool = False, **extra: str) -> Worker:
         env = worker_env(redis_server.url, base_url, **extra)
-        worker = Worker(env, tmp_path / f"worker-{len(started)}.log").start()
+        log = tmp_path / f"{'beat' if beat else 'worker'}-{len(started)}.log"
+        worker = Worker(env, log, beat=beat).start()
         started.append(worker)
         return worker
 

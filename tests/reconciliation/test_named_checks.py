@@ -110,7 +110,7 @@ def test_a_returned_payout_is_one_exception_not_two(make_transfer):
         partner="payout-sandbox", transfer_id=transfer.pk,
         transfer_reference=transfer.reference, status="returned",
     )  # fmt: skip
-    account = bank_account(currency="EUR", code="payout:payout-sandbox:EUR")
+    account = bank_account(currency="EUR", code="payout:sandbox-payout:EUR")
     st = statement(account, [{"amount_minor": transfer.target_amount_minor,
                               "day": timezone.localdate(),
                               "end_to_end_id": f"RETURN-{transfer.reference}"}])  # fmt: skip

@@ -13,7 +13,7 @@ from fintech.core.errors import ValidationFailed
 from fintech.core.services import Actor
 from integrations.models import SandboxPayout
 from integrations.reconciliation.matching import statement_lines_match
-from integrations.reconciliation.models import BankStatement
+from integrations.reconciliation.models import BankStatement, StatementLine
 from integrations.reconciliation.parsers.partner_report import parse_partner_report
 from integrations.reconciliation.provider_reports import partner_report_pull
 from integrations.reconciliation.runs import reconciliation_run
@@ -42,7 +42,7 @@ def payout(reference: str, amount: str, status: str) -> SandboxPayout:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_report_is_pulled_stored_once_and_matched(partner, settings):
-    account = bank_account(code="payout:payout-sandbox:GBP", number="SANDBOX-PAYOUT-GBP")
+    account = bank_account(code="payout:sandbox-payout:GBP", number="SANDBOX-PAYOUT-GBP")
     payout("T-1", "10.00", "sent")
     payout("T-2", "20.50", "returned")
     payout("T-3", "5.00", "failed")
@@ -64,6 +64,44 @@ def test_the_report_is_pulled_stored_once_and_matched(partner, settings):
     run = reconciliation_run(as_of=date(2026, 11, 10))
     assert run.counts["partner_reports"] == 1, run.errors  # Nov 10: a report, no payouts
     assert run.counts["checks"]["statement_line_unmatched"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_reported_again_with_changes_adds_only_its_new_lines(partner):
+    """The partner returns a payout after we pulled the day: the day's report pulled again is
+    a revision with the money back only; the first pull's lines keep their matches. A line
+    the partner no longer reports is flagged, never deleted."""
+    account = bank_account(code="payout:sandbox-payout:GBP", number="SANDBOX-PAYOUT-GBP")
+    payout("T-1", "10.00", "sent")
+    payout("T-2", "20.00", "sent")
+    ledger_record(account, -1000, day=D, key="transfer:T-1:complete")
+    first = partner_report_pull(actor=OPS, bank_account_id=account.pk, day=D)
+    assert (
+        statement_lines_match(bank_account_id=account.pk, actor_label="t").matched["exact_id"] == 1
+    )
+
+    SandboxPayout.objects.filter(pk="po_T-1").update(status="returned")
+    second = partner_report_pull(actor=OPS, bank_account_id=account.pk, day=D)
+    third = partner_report_pull(actor=OPS, bank_account_id=account.pk, day=D)
+
+    (revision,) = second.statements
+    assert revision.statement_id == f"{first.statements[0].statement_id}#r2"
+    assert list(revision.lines.values_list("amount_minor", "end_to_end_id")) == [
+        (1000, "RETURN-T-1")
+    ]
+    assert (revision.status, third.duplicate) == ("imported", True)
+    assert StatementLine.objects.filter(statement__bank_account=account).count() == 3
+    assert (
+        sum(statement_lines_match(bank_account_id=account.pk, actor_label="t").matched.values())
+        == 0
+    )
+
+    SandboxPayout.objects.filter(pk="po_T-2").delete()
+    (gone,) = partner_report_pull(actor=OPS, bank_account_id=account.pk, day=D).statements
+    assert gone.statement_id.endswith("#r3")
+    assert gone.lines.count() == 0
+    assert gone.status == "flagged"
+    assert gone.flags == ["an earlier revision's line is no longer in the report: T-2 -2000 GBP"]
 
 
 @pytest.mark.django_db(transaction=True)

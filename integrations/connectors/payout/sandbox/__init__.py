@@ -21,8 +21,10 @@ def register() -> None:
     registry.register_due_scan(
         "payouts", task=handlers.SUBMIT_TASK, model=PayoutInstruction, due=handlers.payouts_due
     )
-    # Its settlement report, for reconciliation's nightly run (payout:<PARTNER>:<CCY>).
-    from integrations.connectors.payout.sandbox.client import PARTNER, settlement_report_fetch
+    # Its settlement report, for reconciliation's nightly run, under the name the ledger gives
+    # this partner (its accounts are payout:<that name>:<CCY>), not the connector's own.
+    from fintech.transfers.postings import DEFAULT_PAYOUT_PARTNER
+    from integrations.connectors.payout.sandbox.client import settlement_report_fetch
     from integrations.reconciliation.provider_reports import register_report_source
 
-    register_report_source(PARTNER, settlement_report_fetch)
+    register_report_source(DEFAULT_PAYOUT_PARTNER, settlement_report_fetch)
