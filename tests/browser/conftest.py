@@ -29,6 +29,7 @@ from tests.builders import build_user
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "correct horse battery staple"
+HANG_MS = 60_000  # how long a page or an assertion may wait before the test gives up
 # Headless, and quiet: nothing but the live server on 127.0.0.1 is ever contacted.
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root, where chromium's sandbox refuses to start
@@ -69,6 +70,9 @@ def browser() -> Iterator[Any]:
         # if called from async code. Nothing here is async: the check is off for this module
         # only, and back on for the next module in this process.
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=HANG_MS)
         playwright = sync_playwright().start()
         try:
             # launch() gives chromium a fresh temporary profile (user-data dir) every time.
@@ -90,8 +94,13 @@ def open_page(browser, live_server, request) -> Iterator[Callable[[], Any]]:
     pages: list[Any] = []
     request.node.stash[PAGES] = pages
 
+    # The live server listens on 127.0.0.1; "localhost" would have chromium try ::1 first.
+    base_url = live_server.url.replace("://localhost:", "://127.0.0.1:")
+
     def new_page() -> Any:
-        context = browser.new_context(base_url=live_server.url)
+        context = browser.new_context(base_url=base_url)
+        # Limits for a hang, not for speed: a loaded 2-core CI machine may be slow.
+        context.set_default_timeout(HANG_MS)
         contexts.append(context)
         page = context.new_page()
         pages.append(page)
