@@ -22,6 +22,7 @@ DEV_TOOLS = {
     "import-linter",
     "time-machine",
     "uv",
+    "playwright",
 }
 
 
