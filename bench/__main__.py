@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench.accounting_daily_movements",
     "bench.accounting_sync",
     "bench.reconciliation_match",
+    "bench.reconciliation_nightly",
     "bench.quickbooks_sync",
     "bench.erp_pain001",
     "bench.dashboard",

@@ -177,3 +177,16 @@ def test_the_match_tables_keys_are_still_enforced_per_statement():
     ):
         with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
+
+
+def test_a_match_for_an_unknown_bank_account_is_refused_as_a_foreign_key_would():
+    # Migration 0016's statement-level key check, per distinct account since 0019.
+    from django.db import IntegrityError, transaction
+
+    account = bank_account()
+    with pytest.raises(IntegrityError, match="match_account"), transaction.atomic():
+        ReconMatch.objects.bulk_create([
+            ReconMatch(bank_account_id=account.pk, rule="manual", confidence=100),
+            ReconMatch(bank_account_id=account.pk + 1000, rule="manual", confidence=100),
+        ])  # fmt: skip
+    ReconMatch.objects.create(bank_account_id=account.pk, rule="manual", confidence=100)
