@@ -264,28 +264,11 @@ def create_data() -> Setup:
     from django.db import connection
 
     from bench.bare_urls import CREATE_TABLE
+    from bench.common import bench_customer
     from fintech.api.scopes import ALL_SCOPES
     from fintech.api.services import api_client_create
-    from fintech.beneficiaries.services import beneficiary_create
-    from fintech.compliance.services import compliance_submit, compliance_verify
-    from fintech.core.services import Actor
-    from fintech.customers.models import Profile
-    from fintech.customers.services import profile_create
 
-    actor = Actor.system("bench")
-    profile = profile_create(
-        actor=actor,
-        kind=Profile.Kind.BUSINESS,
-        legal_name="Bench Trading Ltd",
-        registration_number="BENCH0001",
-        country="GB",
-        address_line1="1 Bench Street",
-        city="London",
-        postal_code="EC1A 1BB",
-        email="bench@example.com",
-    )
-    compliance_submit(actor=actor, status=profile.compliance)
-    compliance_verify(actor=actor, status=profile.compliance, reason="bench")
+    actor, profile, beneficiary = bench_customer()
     try:  # the wallet funding service arrives with the ledger wiring of the transfers
         from fintech.wallets.services import wallet_fund
     except ImportError:
@@ -298,15 +281,6 @@ def create_data() -> Setup:
             amount_minor=10**13,
             external_reference="bench-funding",
         )
-    beneficiary = beneficiary_create(
-        actor=actor,
-        profile=profile,
-        holder_name="Lieferant GmbH",
-        currency="EUR",
-        country="DE",
-        scheme="iban",
-        details={"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
-    )
     issued = api_client_create(
         actor=actor,
         profile=profile,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
@@ -107,3 +108,28 @@ def median_ms(samples: list[float]) -> float:
 
 def clock() -> float:
     return time.perf_counter()
+
+
+def bench_customer() -> tuple[Any, Any, Any]:
+    """The benchmarks' customer, through the services: (the `bench` system actor, a verified
+    business profile, its EUR beneficiary). Call after `django_setup` and `migrate`."""
+    from fintech.beneficiaries.services import beneficiary_create
+    from fintech.compliance.services import compliance_submit, compliance_verify
+    from fintech.core.services import Actor
+    from fintech.customers.models import Profile
+    from fintech.customers.services import profile_create
+
+    actor = Actor.system("bench")
+    profile = profile_create(
+        actor=actor, kind=Profile.Kind.BUSINESS, legal_name="Bench Trading Ltd",
+        registration_number="BENCH0001", country="GB", address_line1="1 Bench Street",
+        city="London", postal_code="EC1A 1BB", email="bench@example.com",
+    )  # fmt: skip
+    compliance_submit(actor=actor, status=profile.compliance)
+    compliance_verify(actor=actor, status=profile.compliance, reason="bench")
+    beneficiary = beneficiary_create(
+        actor=actor, profile=profile, holder_name="Lieferant GmbH", currency="EUR",
+        country="DE", scheme="iban",
+        details={"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+    )  # fmt: skip
+    return actor, profile, beneficiary

@@ -25,7 +25,7 @@ import os
 import statistics
 import sys
 
-from bench.common import clock, django_setup, migrate, scratch_database
+from bench.common import bench_customer, clock, django_setup, migrate, scratch_database
 
 RUNS = 5
 QUERY_BOUND = 30
@@ -36,27 +36,10 @@ STATES = ["created", "funded", "processing", "completed", "failed", "cancelled",
 def _seed(n: int, exceptions: int, spread_days: int) -> None:
     from django.db import connection, transaction
 
-    from fintech.beneficiaries.services import beneficiary_create
-    from fintech.compliance.services import compliance_submit, compliance_verify
-    from fintech.core.services import Actor
-    from fintech.customers.models import Profile
-    from fintech.customers.services import profile_create
     from integrations.sync.models import Connection
     from ledger import chart
 
-    actor = Actor.system("bench")
-    profile = profile_create(
-        actor=actor, kind=Profile.Kind.BUSINESS, legal_name="Bench Trading Ltd",
-        registration_number="BENCH0001", country="GB", address_line1="1 Bench Street",
-        city="London", postal_code="EC1A 1BB", email="bench@example.com",
-    )  # fmt: skip
-    compliance_submit(actor=actor, status=profile.compliance)
-    compliance_verify(actor=actor, status=profile.compliance, reason="bench")
-    beneficiary = beneficiary_create(
-        actor=actor, profile=profile, holder_name="Lieferant GmbH", currency="EUR",
-        country="DE", scheme="iban",
-        details={"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
-    )  # fmt: skip
+    _, profile, beneficiary = bench_customer()
     currencies = sorted({c for pair in CORRIDORS for c in pair})
     fee_accounts = {c: chart.fee_revenue_account(currency=c).pk for c in currencies}
     clearing = {c: chart.transfer_clearing_account(currency=c).pk for c in currencies}

@@ -28,7 +28,7 @@ import os
 import sys
 from datetime import date
 
-from bench.common import clock, django_setup, migrate, scratch_database
+from bench.common import bench_customer, clock, django_setup, migrate, scratch_database
 
 AS_OF = date(2026, 11, 2)
 PARTNER = "bench-payout"
@@ -37,27 +37,10 @@ PARTNER = "bench-payout"
 def _seed(n: int) -> None:
     from django.db import connection, transaction
 
-    from fintech.beneficiaries.services import beneficiary_create
-    from fintech.compliance.services import compliance_submit, compliance_verify
-    from fintech.core.services import Actor
-    from fintech.customers.models import Profile
-    from fintech.customers.services import profile_create
     from integrations.reconciliation.models import BankAccount, BankStatement
     from ledger import chart
 
-    actor = Actor.system("bench")
-    profile = profile_create(
-        actor=actor, kind=Profile.Kind.BUSINESS, legal_name="Bench Trading Ltd",
-        registration_number="BENCH0001", country="GB", address_line1="1 Bench Street",
-        city="London", postal_code="EC1A 1BB", email="bench@example.com",
-    )  # fmt: skip
-    compliance_submit(actor=actor, status=profile.compliance)
-    compliance_verify(actor=actor, status=profile.compliance, reason="bench")
-    beneficiary = beneficiary_create(
-        actor=actor, profile=profile, holder_name="Lieferant GmbH", currency="EUR",
-        country="DE", scheme="iban",
-        details={"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
-    )  # fmt: skip
+    _, profile, beneficiary = bench_customer()
     clearing = chart.transfer_clearing_account(currency="EUR").pk
     payout = chart.payout_partner_account(partner=PARTNER, currency="EUR").pk
     account = BankAccount.objects.create(
