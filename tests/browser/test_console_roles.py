@@ -26,10 +26,10 @@ from fintech.wallets.selectors import wallet_owner
 from integrations.inbox.scan import exception_scan
 from integrations.models import ExceptionItem, WebhookDelivery
 from integrations.sync.models import Connection, SyncJob
-from integrations.webhooks.services import endpoint_create
 from ledger.chart import wallet_account
 from tests.browser.conftest import refused, sign_in, staff_member
 from tests.builders import build_beneficiary
+from tests.integrations.test_exception_inbox import exhausted_delivery
 from tests.transfers.conftest import ALICE, move, quote_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -88,18 +88,7 @@ def world(alice, bob) -> World:
         state=SyncJob.State.FAILED,
         last_error="400 ValidationException: Account code 200 is archived",
     )
-    endpoint = endpoint_create(actor=OPS, profile=alice, url="http://127.0.0.1:9/hook").endpoint
-    event_id = uuid.uuid4()
-    delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint,
-        event_id=event_id,
-        webhook_id=f"msg_{event_id.hex}",
-        event_type="transfer.completed",
-        payload={},
-        status=WebhookDelivery.Status.EXHAUSTED,
-        attempts=8,
-        last_error="connection refused",
-    )
+    delivery = exhausted_delivery(alice)
     compliance_flag_review(actor=OPS, status=alice.compliance, reason="structuring pattern")
     exception_scan()
     gbp = wallet_account(owner=wallet_owner(alice), currency="GBP")
