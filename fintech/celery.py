@@ -5,6 +5,7 @@ import os
 from celery import Celery, signals
 
 from fintech.core import logs
+from fintech.core.worker_watchdog import WatchdogStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fintech.settings")
 
@@ -12,6 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fintech.settings")
 app = Celery("fintech", task_cls="fintech.core.task_base:TransientRetryTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# A consumer that stops taking messages after a broker restart is made to reconnect, or the
+# worker ends for its supervisor to restart (fintech/core/worker_watchdog.py).
+app.steps["consumer"].add(WatchdogStep)
 
 # Logs (fintech/core/logs.py): structlog over the standard library in every process that
 # imports fintech; the worker keeps Django's LOGGING instead of Celery's own handlers; the

@@ -251,6 +251,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker's watchdog (fintech/core/worker_watchdog.py): a consumer that has taken no message
+# for this long while its queues hold some is made to reconnect, then ended for its supervisor
+# to restart. 0 turns it off.
+WORKER_STALL_SECONDS = env_int("WORKER_STALL_SECONDS", 60, minimum=0)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

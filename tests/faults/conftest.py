@@ -51,6 +51,7 @@ STACK_SETTINGS = {
     "WEBHOOK_TIMEOUT_SECONDS": "5",
     "WEBHOOK_DELIVERY_LEASE_SECONDS": "15",
     "WEBHOOK_RETRY_SCHEDULE": "2,3,5,5,5,5,5,5,5,5",
+    "WORKER_STALL_SECONDS": "10",
     "PYTHONUNBUFFERED": "1",
 }
 
@@ -144,6 +145,17 @@ def base_env(**extra: str) -> dict[str, str]:
 
 # --- processes ----------------------------------------------------------------------------
 
+# Worker log lines worth seeing first when a fault test fails.
+WORKER_EVENT_MARKS = (
+    "Connection to broker lost",
+    "Connected to redis",
+    "Cannot connect",
+    "stalled",
+    "critical",
+    "Unrecoverable",
+    "--- harness",
+)
+
 
 @dataclass
 class Process:
@@ -155,6 +167,10 @@ class Process:
     log: Path
     ready: Callable[[], bool]
     process: subprocess.Popen[bytes] | None = None
+    # Held while the harness starts or stops the process, so its supervisor (below) never
+    # takes a kill by the test for an exit of the process's own.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    restarts: int = 0
 
     def start(self) -> Process:
         self.launch()
@@ -162,7 +178,7 @@ class Process:
         return self
 
     def launch(self) -> None:
-        with self.log.open("ab") as log:
+        with self.lock, self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv,
                 cwd=ROOT,
@@ -185,16 +201,52 @@ class Process:
         self._signal(signal.SIGKILL)
 
     def _signal(self, sig: int) -> None:
-        if self.process is None or self.process.poll() is not None:
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                self.process = None
+                return
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
             self.process = None
-            return
-        os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
+
+    def restart_if_exited(self) -> None:
+        """What a supervisor (systemd's Restart=always, Kubernetes) does for the worker: a
+        process that ended by itself (the worker's watchdog ends a stalled worker) is started
+        again; one the harness stopped is not."""
+        with self.lock:
+            if self.process is None or self.process.poll() is None:
+                return
+            code = self.process.returncode
+            with self.log.open("a") as log:
+                log.write(f"--- harness: {self.name} exited ({code}); started again\n")
+            self.restarts += 1
+            self.launch()
+
+
+class Supervisor:
+    """Restarts the stack's processes that exit by themselves, every second, until stopped."""
+
+    def __init__(self, *processes: Process) -> None:
+        self.processes = processes
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(1):
+            for process in self.processes:
+                process.restart_if_exited()
+
+    def start(self) -> Supervisor:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
 
 
 def _answers(url: str) -> bool:
@@ -243,7 +295,17 @@ class Stack:
         )
 
     def logs(self) -> str:
-        parts = []
+        """The worker's broker events first (short: a failure's first lines are what a CI
+        summary keeps), then each process's last lines."""
+        worker_text = (
+            self.worker.log.read_text(errors="replace") if self.worker.log.exists() else ""
+        )
+        events = [
+            line[:200]
+            for line in worker_text.splitlines()
+            if any(mark in line for mark in WORKER_EVENT_MARKS)
+        ]
+        parts = [f"--- worker broker events ({self.worker.restarts} restarts)", *events[-30:]]
         for process in (self.web, self.worker, self.beat):
             text = process.log.read_text(errors="replace") if process.log.exists() else ""
             parts.append(f"--- {process.name} (last lines)\n{text[-4000:]}")
@@ -298,7 +360,11 @@ def _stack(
         built.customer = built.driver("setup", receiver.url)
         for process in started:
             process.wait_ready()
-        yield built
+        supervisor = Supervisor(built.worker).start()
+        try:
+            yield built
+        finally:
+            supervisor.stop()
     finally:
         for process in started:
             process.kill()  # nothing to keep: the database and Redis go with the test
