@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+from fintech.core.logs import CELERY_HEADER as REQUEST_ID_HEADER
 from fintech.core.metrics import metric_incr
 from fintech.core.models import OutboxEvent
 from fintech.core.services import (
@@ -69,8 +70,12 @@ def outbox_relay(*, limit: int | None = None) -> RelayResult:
                 # Published while the rows are locked: no other relay can hand the same event
                 # out meanwhile. The dispatch may start before we commit; it waits for our
                 # row lock (see outbox_lock_for_dispatch), then finds the event pending.
+                # With the id of the request that made the event, not of whatever kicked
+                # this relay run (another request, or beat: none).
                 task_named("integrations.event_dispatch").apply_async(
-                    args=(str(event.pk),), retry=False
+                    args=(str(event.pk),),
+                    retry=False,
+                    headers={REQUEST_ID_HEADER: event.request_id},
                 )
             except Exception:  # the broker is down: leave the rest due for the next run
                 logger.warning(

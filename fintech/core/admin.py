@@ -89,7 +89,7 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         "dispatched_at",
     ]
     list_filter = ["status", AgeFilter, "type"]
-    search_fields = ["=id", "type", "=profile_id"]
+    search_fields = ["=id", "type", "=profile_id", "=request_id"]
     date_hierarchy = "occurred_at"
     ordering = ["-occurred_at"]
     readonly_fields = [
@@ -98,6 +98,7 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         "version",
         "occurred_at",
         "profile_id",
+        "request_id",
         "payload",
         "status",
         "dispatched_at",

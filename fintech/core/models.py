@@ -68,6 +68,9 @@ class OutboxEvent(models.Model):
     dispatch_attempts = models.PositiveIntegerField(default=0)
     dispatch_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
+    # The request id of the API request or admin page (or of the task it caused) that made
+    # the fact: the relay hands it to the dispatch, so one id finds everything a request did.
+    request_id = models.CharField(max_length=64, blank=True, db_default="", default="")
 
     class Meta:
         ordering = ["-occurred_at"]

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fintech.core.logs import current_request_id
 from fintech.core.models import AuditEvent, OutboxEvent
 from fintech.core.sql import insert
 
@@ -99,6 +100,7 @@ def event_emit(
             occurred_at=timezone.now(),
             profile_id=profile_id,
             payload=payload,
+            request_id=current_request_id(),
         )
     )
 
