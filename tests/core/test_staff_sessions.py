@@ -59,3 +59,22 @@ def test_a_password_change_ends_the_other_sessions(ops) -> None:
 
     assert laptop.get(ADMIN_PAGE).status_code == 302
     assert phone.get(ADMIN_PAGE).status_code == 302
+
+
+def test_an_idle_session_replayed_from_another_address_shows_nothing(client, ops) -> None:
+    """The cookie of a session gone idle, tried from elsewhere (a stolen cookie): the login
+    page, not the data, and nothing of the session is revived."""
+    client.force_login(ops)
+    assert client.get(ADMIN_PAGE, REMOTE_ADDR="198.51.100.7").status_code == 200
+    stale = _session(client)
+    Session.objects.filter(pk=stale.pk).update(expire_date=timezone.now() - timedelta(minutes=1))
+
+    page = client.get(ADMIN_PAGE, REMOTE_ADDR="203.0.113.9", follow=True)
+
+    assert page.redirect_chain[0][1] == 302
+    assert page.redirect_chain[0][0].startswith("/admin/login/")
+    assert b'name="password"' in page.content  # the login form
+    assert b'id="result_list"' not in page.content  # no list of transfers
+    assert not Session.objects.filter(
+        session_key=stale.session_key, expire_date__gt=timezone.now()
+    ).exists()
