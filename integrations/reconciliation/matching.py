@@ -23,7 +23,11 @@ Ties are broken one-to-one by rank on both sides (earliest line, earliest postin
 duplicated line matches once and its copy stays unmatched, for a check to list.
 Unmatched money in on a funding account becomes a `SuggestedFunding`: never credited here.
 
-References are normalised the same way on both sides: upper case, only A-Z and 0-9.
+References are normalised the same way on both sides: upper case, only A-Z and 0-9 (the
+lines' once, as they are stored: generated columns; the postings' here).
+
+A one-to-one match is written as one `ReconMatchItem` row (both sides, rule, confidence): a
+batch or split match as a `ReconMatch` with its items.
 """
 
 from __future__ import annotations
@@ -71,24 +75,22 @@ def window_days() -> int:
 
 def _sources(*, until: str | None) -> tuple[str, str]:
     """The account's unmatched lines and postings with their keys normalised, as two
-    SELECTs. The raw values are read in an inner query (OFFSET 0 keeps the planner from
-    inlining them) so each expression runs once per row, not once per use."""
+    SELECTs. The postings' raw values are read in an inner query (OFFSET 0 keeps the planner
+    from inlining them) so each expression runs once per row, not once per use."""
     line_until = "AND coalesce(l.value_date, l.booking_date) <= %(until)s" if until else ""
     posting_until = "AND (e.effective_at AT TIME ZONE 'UTC')::date <= %(until)s" if until else ""
+    # The lines' references were normalised as they were stored (generated columns).
     lines = f"""
-        SELECT id, amount, currency, day, uetr,
-               {_NORM.format("e2e")} AS e2e, {_NORM.format("bankref")} AS bankref,
-               {_NORM.format("remit")} AS remit
-        FROM (SELECT l.id, l.amount_minor AS amount, l.currency::text AS currency,
-                     coalesce(l.value_date, l.booking_date) AS day,
-                     lower(l.uetr) AS uetr, l.end_to_end_id AS e2e,
-                     l.bank_reference AS bankref, l.remittance_info AS remit
-              FROM integrations_statementline l
-              JOIN integrations_bankstatement s ON s.id = l.statement_id
-              WHERE s.bank_account_id = %(account)s {line_until}
-                AND NOT EXISTS (SELECT 1 FROM integrations_reconmatchitem i
-                                WHERE i.statement_line_id = l.id AND i.active)
-              OFFSET 0) raw"""  # noqa: S608 (fixed SQL fragments, values as parameters)
+        SELECT l.id, l.amount_minor AS amount, l.currency::text AS currency,
+               coalesce(l.value_date, l.booking_date) AS day, lower(l.uetr) AS uetr,
+               l.end_to_end_id_norm AS e2e, l.bank_reference_norm AS bankref,
+               l.remittance_info_norm AS remit
+        FROM integrations_statementline l
+        JOIN integrations_bankstatement s ON s.id = l.statement_id
+        WHERE s.bank_account_id = %(account)s {line_until}
+          AND NOT EXISTS (SELECT 1 FROM integrations_reconmatchitem i
+                          WHERE i.statement_line_id = l.id AND i.active)
+        """  # noqa: S608 (fixed SQL fragments, values as parameters)
     postings = f"""
         SELECT id, amount, currency, day, uetr, {_NORM.format("e2e")} AS e2e,
                {_NORM.format("ref")} AS ref, {_NORM.format("batch")} AS batch
@@ -185,8 +187,9 @@ def _record(cursor, *, account_id: int, actor_label: str) -> int:  # type: ignor
     cursor.execute(
         """
         INSERT INTO integrations_reconmatchitem
-            (match_id, statement_line_id, posting_id, amount_minor, active)
-        SELECT g.match_id, s.line_id, s.posting_id, s.amount, true
+            (match_id, statement_line_id, posting_id, amount_minor, active, rule, created_by,
+             created_at, undone_by)
+        SELECT g.match_id, s.line_id, s.posting_id, s.amount, true, '', '', now(), ''
         FROM _recon_sel s JOIN _recon_g g USING (grp)
         """
     )
@@ -208,25 +211,16 @@ def _match_sequence(cursor) -> str:  # type: ignore[no-untyped-def]
 
 
 def _one_to_one(
-    cursor: Any,
-    *,
-    account_id: int,
-    actor_label: str,
-    candidates: str,
-    rule: str,
-    params: dict[str, int],
-    sequence: str,
+    cursor: Any, *, actor_label: str, candidates: str, rule: str, params: dict[str, int]
 ) -> int:
     """Pairs from `candidates` (line_id, posting_id, confidence, l_amount, p_amount) kept
     only when each is the other's first choice: a one-to-one assignment in one statement.
-    Each pair gets its match id as it is chosen, so the match and its item (one row with
-    both sides) are written straight from the pairs (no grouping pass); returns the matches
-    made."""
+    Each pair is a whole match in one item row (both sides, its rule and confidence; no
+    `ReconMatch` row): returns the matches made."""
     cursor.execute(
         f"""
         CREATE TEMP TABLE _recon_pairs ON COMMIT DROP AS
-        SELECT nextval(%(sequence)s::regclass) AS match_id, line_id, posting_id, l_amount,
-               p_amount, confidence
+        SELECT line_id, posting_id, l_amount, p_amount, confidence
         FROM (
             SELECT c.*,
                    row_number() OVER (PARTITION BY line_id ORDER BY confidence DESC, posting_id)
@@ -236,25 +230,19 @@ def _one_to_one(
             FROM ({candidates}) c
         ) ranked WHERE line_rank = 1 AND posting_rank = 1
         """,  # noqa: S608 (the rule's fixed SQL, values as parameters)
-        {**params, "sequence": sequence},
+        params,
     )
     made = int(cursor.rowcount)
     if made:
         cursor.execute(
             """
-            INSERT INTO integrations_reconmatch
-                (id, bank_account_id, rule, confidence, created_at, created_by, note, undone_by)
-            SELECT match_id, %s, %s, confidence, now(), %s, '', '' FROM _recon_pairs
-            """,
-            [account_id, rule, actor_label],
-        )
-        cursor.execute(
-            """
             INSERT INTO integrations_reconmatchitem
-                (match_id, statement_line_id, posting_id, amount_minor, posting_amount_minor,
-                 active)
-            SELECT match_id, line_id, posting_id, l_amount, p_amount, true FROM _recon_pairs
-            """
+                (statement_line_id, posting_id, amount_minor, posting_amount_minor, active,
+                 rule, confidence, created_by, created_at, undone_by)
+            SELECT line_id, posting_id, l_amount, p_amount, true, %s, confidence, %s, now(), ''
+            FROM _recon_pairs
+            """,
+            [rule, actor_label],
         )
         _drop_matched(cursor, pairs="_recon_pairs", made=made)
         cursor.execute("ANALYZE _recon_l; ANALYZE _recon_p")
@@ -415,13 +403,11 @@ def statement_lines_match(
             record = functools.partial(_record, cursor, account_id=account.pk,
                                        actor_label=actor_label)  # fmt: skip
 
-            sequence = _match_sequence(cursor)
-
             def one_to_one(rule: str, sql: str) -> None:
                 for _pass in range(3):
                     made = _one_to_one(
-                        cursor, account_id=account.pk, actor_label=actor_label,
-                        candidates=sql, rule=rule, params={"window": window}, sequence=sequence,
+                        cursor, actor_label=actor_label, candidates=sql, rule=rule,
+                        params={"window": window},
                     )  # fmt: skip
                     result.matched[rule] = result.matched.get(rule, 0) + made
                     if not made:
