@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from integrations.reconciliation.models import BankAccount
 
@@ -213,8 +213,9 @@ def _match_sequence(cursor) -> str:  # type: ignore[no-untyped-def]
 def _one_to_one(
     cursor: Any, *, actor_label: str, candidates: str, rule: str, params: dict[str, int]
 ) -> int:
-    """Pairs from `candidates` (line_id, posting_id, confidence, l_amount, p_amount) kept
-    only when each is the other's first choice: a one-to-one assignment in one statement.
+    """Pairs from `candidates` (line_id, posting_id, l_amount, p_amount, confidence, via)
+    kept only when each is the other's first choice: a one-to-one assignment in one
+    statement (of a pair listed twice, `via` lets only the first copy be both sides' first).
     Each pair is a whole match in one item row (both sides, its rule and confidence; no
     `ReconMatch` row): returns the matches made."""
     cursor.execute(
@@ -223,10 +224,10 @@ def _one_to_one(
         SELECT line_id, posting_id, l_amount, p_amount, confidence
         FROM (
             SELECT c.*,
-                   row_number() OVER (PARTITION BY line_id ORDER BY confidence DESC, posting_id)
-                       AS line_rank,
-                   row_number() OVER (PARTITION BY posting_id ORDER BY confidence DESC, line_id)
-                       AS posting_rank
+                   row_number() OVER (PARTITION BY line_id
+                                      ORDER BY confidence DESC, posting_id, via) AS line_rank,
+                   row_number() OVER (PARTITION BY posting_id
+                                      ORDER BY confidence DESC, line_id, via) AS posting_rank
             FROM ({candidates}) c
         ) ranked WHERE line_rank = 1 AND posting_rank = 1
         """,  # noqa: S608 (the rule's fixed SQL, values as parameters)
@@ -253,12 +254,12 @@ def _one_to_one(
 def _exact(*, same_amount: bool) -> str:
     """Candidates on an identifier: with the same amount (confidence 100), or, after batch
     and split had their turn, with a different one (60: the amount check lists those).
-    UNION, not UNION ALL: a pair found by two identifiers is one candidate (the ranking
-    would otherwise see it twice)."""
+    A pair found by two identifiers comes twice (UNION ALL: no hash of every pair to remove
+    copies); `via` (which identifier) ranks the copies, so only the first can be chosen."""
     confidence = 100 if same_amount else 60
-    return "\nUNION\n".join(
-        f"SELECT *, {confidence} AS confidence FROM ({join}) j"  # noqa: S608 (fixed)
-        for join in _exact_joins("_recon_l", "_recon_p", same_amount=same_amount)
+    return "\nUNION ALL\n".join(
+        f"SELECT *, {confidence} AS confidence, {via} AS via FROM ({join}) j"  # noqa: S608
+        for via, join in enumerate(_exact_joins("_recon_l", "_recon_p", same_amount=same_amount))
     )
 
 
@@ -268,7 +269,7 @@ def _exact(*, same_amount: bool) -> str:
 # common amount has thousands of postings).
 _REFERENCE_AMOUNT = """
     SELECT l.id AS line_id, p.id AS posting_id, l.amount AS l_amount, p.amount AS p_amount,
-           (90 - 5 * abs(d.offset_days))::int AS confidence
+           (90 - 5 * abs(d.offset_days))::int AS confidence, 0 AS via
     FROM _recon_l l
     CROSS JOIN generate_series(-%(window)s, %(window)s) AS d(offset_days)
     JOIN _recon_p p ON p.amount = l.amount AND p.currency = l.currency
@@ -365,6 +366,18 @@ def _suggest_fundings(cursor, *, account: BankAccount) -> int:  # type: ignore[n
 _PROFILE_IN_REMITTANCE = r"(?:[Pp][Rr][Oo][Ff][Ii][Ll][Ee]|\m[Pp])[ :#-]*([0-9]{1,12})\M"
 
 
+def _temp_buffers(cursor: Any) -> None:
+    """Room for the temporary tables in the backend's memory (the default 8 MB holds a tenth
+    of them at 100,000 lines: the rest goes through temporary files). PostgreSQL sizes the
+    pool at a session's first use of a temporary table and refuses a change afterwards: when
+    refused, the session keeps the pool it has (a savepoint keeps the refusal harmless)."""
+    try:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL temp_buffers = '256MB'")
+    except DatabaseError:
+        pass  # this session already used temporary tables: its pool stays as sized
+
+
 def statement_lines_match(
     *, bank_account_id: int, actor_label: str, until: str | None = None
 ) -> MatchResult:
@@ -397,6 +410,7 @@ def statement_lines_match(
                 "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off;"
                 " SET LOCAL default_statistics_target = 10"
             )
+            _temp_buffers(cursor)
             _prepare(cursor, account=account, until=until)
             # exact ids and references: a few passes, each one-to-one; a pass takes only
             # mutual first choices, so the next pass sees what the previous one freed.

@@ -226,3 +226,17 @@ def test_a_one_to_one_row_names_its_rule_and_both_sides_and_undone_means_inactiv
         ReconMatchItem.objects.create(statement_line=line, posting_id=1, amount_minor=5,
                                       posting_amount_minor=5, rule="manual", confidence=100,
                                       undone_at=timezone.now())  # fmt: skip
+
+
+def test_a_pair_found_by_two_identifiers_is_matched_once():
+    account = bank_account()
+    posting = ledger_record(account, 800, day=D, key="wallet-funding:sandbox-bank:BOTH-1")
+    st = statement(account, [
+        {"amount_minor": 800, "day": D, "end_to_end_id": "both-1", "bank_reference": "BOTH 1"},
+    ])  # fmt: skip
+
+    result = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert (result.matched["exact_id"], result.lines_left, result.postings_left) == (1, 0, 0)
+    assert match_of(st.lines.get().pk).posting_ids == {posting}
+    assert ReconMatchItem.objects.count() == 1
