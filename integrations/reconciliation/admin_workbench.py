@@ -89,7 +89,8 @@ def line_match_view(model_admin: admin.ModelAdmin, request: HttpRequest, line_id
         "line": line,
         "account": account,
         "amount": f"{format_minor(line.amount_minor, line.currency)} {line.currency}",
-        "matched": live.match_id if live else None,
+        # a one-to-one match is its item row (no ReconMatch)
+        "matched": (live.match_id or f"{live.pk}, one-to-one") if live else None,
         "candidates": ledger_records_unmatched(
             bank_account=account, amount_minor=line.amount_minor
         ),
@@ -221,7 +222,8 @@ class SuggestedFundingAdmin(_NoDelete):
 
 class ReconMatchItemInline(admin.TabularInline):
     model = ReconMatchItem
-    fields = ("statement_line", "posting_id", "amount_minor", "posting_amount_minor", "active")
+    fields = ("statement_line", "posting_id", "amount_minor", "posting_amount_minor", "active",
+              "undone_at")  # fmt: skip
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -234,6 +236,39 @@ class ReconMatchAdmin(_NoDelete):
     list_filter = ("rule", "bank_account")
     readonly_fields = [f.name for f in ReconMatch._meta.fields]
     inlines = [ReconMatchItemInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ShapeFilter(admin.SimpleListFilter):
+    title = "shape"
+    parameter_name = "shape"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("one", "One-to-one match (one row)"), ("side", "Side of a match")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "one":
+            return queryset.filter(match__isnull=True)
+        if self.value() == "side":
+            return queryset.filter(match__isnull=False)
+        return queryset
+
+
+@admin.register(ReconMatchItem)
+class ReconMatchItemAdmin(_NoDelete):
+    """Every match side, and the one-to-one matches the matcher writes as one row each (no
+    `ReconMatch`: they are listed here, with their rule and confidence)."""
+
+    list_display = ("id", "match", "statement_line", "posting_id", "amount_minor",
+                    "posting_amount_minor", "rule", "confidence", "active",
+                    "created_at")  # fmt: skip
+    list_filter = (ShapeFilter, "rule", "active")
+    search_fields = ("=statement_line__id", "=posting_id", "=match__id")
+    readonly_fields = [f.name for f in ReconMatchItem._meta.fields]
+    list_select_related = ("match", "statement_line")
+    show_full_result_count = False  # millions of rows: no count(*) per page
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

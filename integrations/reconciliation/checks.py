@@ -68,11 +68,15 @@ def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-# A match item counts when its match existed and was not undone at `known_at`.
-_LIVE_ITEM = """EXISTS (SELECT 1 FROM integrations_reconmatchitem i
-    JOIN integrations_reconmatch m ON m.id = i.match_id
-    WHERE i.{col} = {ref} AND m.created_at <= %(known)s
-      AND (m.undone_at IS NULL OR m.undone_at > %(known)s))"""
+# Not in a match that existed and was not undone at `known_at` (every item carries its
+# match's times, so no join with the matches). Live and undone items are asked apart: each
+# NOT EXISTS then probes its own partial index (the live rows' unique one, the small index of
+# undone rows) instead of every item the line or posting ever had.
+_NOT_LIVE_ITEM = """NOT EXISTS (SELECT 1 FROM integrations_reconmatchitem i
+        WHERE i.{col} = {ref} AND i.active AND i.created_at <= %(known)s)
+    AND NOT EXISTS (SELECT 1 FROM integrations_reconmatchitem i
+        WHERE i.{col} = {ref} AND NOT i.active AND i.created_at <= %(known)s
+          AND i.undone_at > %(known)s)"""
 
 _SIGNED = """CASE WHEN a.type IN ('asset', 'expense') THEN p.debit_minor - p.credit_minor
              ELSE p.credit_minor - p.debit_minor END"""
@@ -101,7 +105,7 @@ def _lines_unmatched(ctx: CheckContext, *, skip_returns: bool) -> list[Exception
             LEFT JOIN integrations_suggestedfunding f ON f.statement_line_id = l.id
             WHERE s.imported_at <= %(known)s
               AND coalesce(l.value_date, l.booking_date) <= %(as_of)s
-              AND NOT {_LIVE_ITEM.format(col="statement_line_id", ref="l.id")}
+              AND {_NOT_LIVE_ITEM.format(col="statement_line_id", ref="l.id")}
               AND NOT (%(skip_returns)s AND s.format = 'partner' AND l.end_to_end_id IN (
                   SELECT 'RETURN-' || reference FROM unconfirmed))
             ORDER BY l.id""",  # noqa: S608 (fixed fragments)
@@ -150,7 +154,7 @@ def ledger_record_unmatched(ctx: CheckContext) -> list[Exception_]:
             WHERE e.created_at <= %(known)s
               AND (e.effective_at AT TIME ZONE 'UTC')::date
                   <= least(%(as_of)s - %(window)s, c.last_day)
-              AND NOT {_LIVE_ITEM.format(col="posting_id", ref="p.id")}
+              AND {_NOT_LIVE_ITEM.format(col="posting_id", ref="p.id")}
             ORDER BY p.id""",  # noqa: S608 (fixed fragments)
         _params(ctx, window=window_days()),
     )
@@ -174,8 +178,10 @@ _POSTING_AMOUNT = "coalesce(i.posting_amount_minor, i.amount_minor)"
 
 @register_check("match_amount_difference", "a match whose two sides differ in amount")
 def match_amount_difference(ctx: CheckContext) -> list[Exception_]:
+    # Two shapes: a match with items (summed per side), and a one-to-one match in one item
+    # row (its two amounts side by side; a partial index holds the rows where they differ).
     rows = _rows(
-        f"""SELECT m.id, m.bank_account_id, m.rule, b.currency,
+        f"""SELECT 'match', m.id, m.bank_account_id, m.rule, b.currency,
                   sum(i.amount_minor) FILTER (WHERE i.statement_line_id IS NOT NULL)::bigint,
                   sum({_POSTING_AMOUNT}) FILTER (WHERE i.posting_id IS NOT NULL)::bigint
            FROM integrations_reconmatch m
@@ -185,20 +191,30 @@ def match_amount_difference(ctx: CheckContext) -> list[Exception_]:
            GROUP BY m.id, b.currency
            HAVING sum(i.amount_minor) FILTER (WHERE i.statement_line_id IS NOT NULL)
                <> sum({_POSTING_AMOUNT}) FILTER (WHERE i.posting_id IS NOT NULL)
-           ORDER BY m.id""",  # noqa: S608 (fixed fragment)
+           UNION ALL
+           SELECT 'item', i.id, s.bank_account_id, i.rule, b.currency, i.amount_minor,
+                  i.posting_amount_minor
+           FROM integrations_reconmatchitem i
+           JOIN integrations_statementline l ON l.id = i.statement_line_id
+           JOIN integrations_bankstatement s ON s.id = l.statement_id
+           JOIN integrations_bankaccount b ON b.id = s.bank_account_id
+           WHERE i.match_id IS NULL AND i.amount_minor <> i.posting_amount_minor
+             AND i.created_at <= %(known)s AND (i.undone_at IS NULL OR i.undone_at > %(known)s)
+           ORDER BY 1, 2""",  # noqa: S608 (fixed fragment)
         _params(ctx),
     )
     return [
         Exception_(
-            key=f"match:{mid}",
-            detail=f"match {mid} ({rule}): the bank says {theirs}, the ledger {ours} {ccy}",
-            ours={"match_id": mid, "amount_minor": ours},
+            key=f"{shape}:{mid}",
+            detail=(f"match {mid}" if shape == "match" else f"one-to-one match {mid}")
+            + f" ({rule}): the bank says {theirs}, the ledger {ours} {ccy}",
+            ours={f"{shape}_id": mid, "amount_minor": ours},
             theirs={"amount_minor": theirs},
             currency=ccy,
             difference_minor=theirs - ours,
             bank_account_id=account,
         )
-        for mid, account, rule, ccy, theirs, ours in rows
+        for shape, mid, account, rule, ccy, theirs, ours in rows
     ]
 
 

@@ -71,8 +71,10 @@ def funding_confirm(
         created_by=actor.label, note=note,
     )  # fmt: skip
     ReconMatchItem.objects.bulk_create([
-        ReconMatchItem(match=match, statement_line=line, amount_minor=line.amount_minor),
-        ReconMatchItem(match=match, posting_id=posting_id, amount_minor=line.amount_minor),
+        ReconMatchItem(match=match, statement_line=line, amount_minor=line.amount_minor,
+                       created_at=match.created_at),
+        ReconMatchItem(match=match, posting_id=posting_id, amount_minor=line.amount_minor,
+                       created_at=match.created_at),
     ])  # fmt: skip
     s.status = SuggestedFunding.Status.CONFIRMED
     s.profile_id = profile.pk

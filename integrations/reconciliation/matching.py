@@ -23,7 +23,11 @@ Ties are broken one-to-one by rank on both sides (earliest line, earliest postin
 duplicated line matches once and its copy stays unmatched, for a check to list.
 Unmatched money in on a funding account becomes a `SuggestedFunding`: never credited here.
 
-References are normalised the same way on both sides: upper case, only A-Z and 0-9.
+References are normalised the same way on both sides: upper case, only A-Z and 0-9 (the
+lines' once, as they are stored: generated columns; the postings' here).
+
+A one-to-one match is written as one `ReconMatchItem` row (both sides, rule, confidence): a
+batch or split match as a `ReconMatch` with its items.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from integrations.reconciliation.models import BankAccount
 
@@ -71,24 +75,22 @@ def window_days() -> int:
 
 def _sources(*, until: str | None) -> tuple[str, str]:
     """The account's unmatched lines and postings with their keys normalised, as two
-    SELECTs. The raw values are read in an inner query (OFFSET 0 keeps the planner from
-    inlining them) so each expression runs once per row, not once per use."""
+    SELECTs. The postings' raw values are read in an inner query (OFFSET 0 keeps the planner
+    from inlining them) so each expression runs once per row, not once per use."""
     line_until = "AND coalesce(l.value_date, l.booking_date) <= %(until)s" if until else ""
     posting_until = "AND (e.effective_at AT TIME ZONE 'UTC')::date <= %(until)s" if until else ""
+    # The lines' references were normalised as they were stored (generated columns).
     lines = f"""
-        SELECT id, amount, currency, day, uetr,
-               {_NORM.format("e2e")} AS e2e, {_NORM.format("bankref")} AS bankref,
-               {_NORM.format("remit")} AS remit
-        FROM (SELECT l.id, l.amount_minor AS amount, l.currency::text AS currency,
-                     coalesce(l.value_date, l.booking_date) AS day,
-                     lower(l.uetr) AS uetr, l.end_to_end_id AS e2e,
-                     l.bank_reference AS bankref, l.remittance_info AS remit
-              FROM integrations_statementline l
-              JOIN integrations_bankstatement s ON s.id = l.statement_id
-              WHERE s.bank_account_id = %(account)s {line_until}
-                AND NOT EXISTS (SELECT 1 FROM integrations_reconmatchitem i
-                                WHERE i.statement_line_id = l.id AND i.active)
-              OFFSET 0) raw"""  # noqa: S608 (fixed SQL fragments, values as parameters)
+        SELECT l.id, l.amount_minor AS amount, l.currency::text AS currency,
+               coalesce(l.value_date, l.booking_date) AS day, lower(l.uetr) AS uetr,
+               l.end_to_end_id_norm AS e2e, l.bank_reference_norm AS bankref,
+               l.remittance_info_norm AS remit
+        FROM integrations_statementline l
+        JOIN integrations_bankstatement s ON s.id = l.statement_id
+        WHERE s.bank_account_id = %(account)s {line_until}
+          AND NOT EXISTS (SELECT 1 FROM integrations_reconmatchitem i
+                          WHERE i.statement_line_id = l.id AND i.active)
+        """  # noqa: S608 (fixed SQL fragments, values as parameters)
     postings = f"""
         SELECT id, amount, currency, day, uetr, {_NORM.format("e2e")} AS e2e,
                {_NORM.format("ref")} AS ref, {_NORM.format("batch")} AS batch
@@ -185,8 +187,9 @@ def _record(cursor, *, account_id: int, actor_label: str) -> int:  # type: ignor
     cursor.execute(
         """
         INSERT INTO integrations_reconmatchitem
-            (match_id, statement_line_id, posting_id, amount_minor, active)
-        SELECT g.match_id, s.line_id, s.posting_id, s.amount, true
+            (match_id, statement_line_id, posting_id, amount_minor, active, rule, created_by,
+             created_at, undone_by)
+        SELECT g.match_id, s.line_id, s.posting_id, s.amount, true, '', '', now(), ''
         FROM _recon_sel s JOIN _recon_g g USING (grp)
         """
     )
@@ -208,53 +211,39 @@ def _match_sequence(cursor) -> str:  # type: ignore[no-untyped-def]
 
 
 def _one_to_one(
-    cursor: Any,
-    *,
-    account_id: int,
-    actor_label: str,
-    candidates: str,
-    rule: str,
-    params: dict[str, int],
-    sequence: str,
+    cursor: Any, *, actor_label: str, candidates: str, rule: str, params: dict[str, int]
 ) -> int:
-    """Pairs from `candidates` (line_id, posting_id, confidence, l_amount, p_amount) kept
-    only when each is the other's first choice: a one-to-one assignment in one statement.
-    Each pair gets its match id as it is chosen, so the match and its item (one row with
-    both sides) are written straight from the pairs (no grouping pass); returns the matches
-    made."""
+    """Pairs from `candidates` (line_id, posting_id, l_amount, p_amount, confidence, via)
+    kept only when each is the other's first choice: a one-to-one assignment in one
+    statement (of a pair listed twice, `via` lets only the first copy be both sides' first).
+    Each pair is a whole match in one item row (both sides, its rule and confidence; no
+    `ReconMatch` row): returns the matches made."""
     cursor.execute(
         f"""
         CREATE TEMP TABLE _recon_pairs ON COMMIT DROP AS
-        SELECT nextval(%(sequence)s::regclass) AS match_id, line_id, posting_id, l_amount,
-               p_amount, confidence
+        SELECT line_id, posting_id, l_amount, p_amount, confidence
         FROM (
             SELECT c.*,
-                   row_number() OVER (PARTITION BY line_id ORDER BY confidence DESC, posting_id)
-                       AS line_rank,
-                   row_number() OVER (PARTITION BY posting_id ORDER BY confidence DESC, line_id)
-                       AS posting_rank
+                   row_number() OVER (PARTITION BY line_id
+                                      ORDER BY confidence DESC, posting_id, via) AS line_rank,
+                   row_number() OVER (PARTITION BY posting_id
+                                      ORDER BY confidence DESC, line_id, via) AS posting_rank
             FROM ({candidates}) c
         ) ranked WHERE line_rank = 1 AND posting_rank = 1
         """,  # noqa: S608 (the rule's fixed SQL, values as parameters)
-        {**params, "sequence": sequence},
+        params,
     )
     made = int(cursor.rowcount)
     if made:
         cursor.execute(
             """
-            INSERT INTO integrations_reconmatch
-                (id, bank_account_id, rule, confidence, created_at, created_by, note, undone_by)
-            SELECT match_id, %s, %s, confidence, now(), %s, '', '' FROM _recon_pairs
-            """,
-            [account_id, rule, actor_label],
-        )
-        cursor.execute(
-            """
             INSERT INTO integrations_reconmatchitem
-                (match_id, statement_line_id, posting_id, amount_minor, posting_amount_minor,
-                 active)
-            SELECT match_id, line_id, posting_id, l_amount, p_amount, true FROM _recon_pairs
-            """
+                (statement_line_id, posting_id, amount_minor, posting_amount_minor, active,
+                 rule, confidence, created_by, created_at, undone_by)
+            SELECT line_id, posting_id, l_amount, p_amount, true, %s, confidence, %s, now(), ''
+            FROM _recon_pairs
+            """,
+            [rule, actor_label],
         )
         _drop_matched(cursor, pairs="_recon_pairs", made=made)
         cursor.execute("ANALYZE _recon_l; ANALYZE _recon_p")
@@ -265,12 +254,12 @@ def _one_to_one(
 def _exact(*, same_amount: bool) -> str:
     """Candidates on an identifier: with the same amount (confidence 100), or, after batch
     and split had their turn, with a different one (60: the amount check lists those).
-    UNION, not UNION ALL: a pair found by two identifiers is one candidate (the ranking
-    would otherwise see it twice)."""
+    A pair found by two identifiers comes twice (UNION ALL: no hash of every pair to remove
+    copies); `via` (which identifier) ranks the copies, so only the first can be chosen."""
     confidence = 100 if same_amount else 60
-    return "\nUNION\n".join(
-        f"SELECT *, {confidence} AS confidence FROM ({join}) j"  # noqa: S608 (fixed)
-        for join in _exact_joins("_recon_l", "_recon_p", same_amount=same_amount)
+    return "\nUNION ALL\n".join(
+        f"SELECT *, {confidence} AS confidence, {via} AS via FROM ({join}) j"  # noqa: S608
+        for via, join in enumerate(_exact_joins("_recon_l", "_recon_p", same_amount=same_amount))
     )
 
 
@@ -280,7 +269,7 @@ def _exact(*, same_amount: bool) -> str:
 # common amount has thousands of postings).
 _REFERENCE_AMOUNT = """
     SELECT l.id AS line_id, p.id AS posting_id, l.amount AS l_amount, p.amount AS p_amount,
-           (90 - 5 * abs(d.offset_days))::int AS confidence
+           (90 - 5 * abs(d.offset_days))::int AS confidence, 0 AS via
     FROM _recon_l l
     CROSS JOIN generate_series(-%(window)s, %(window)s) AS d(offset_days)
     JOIN _recon_p p ON p.amount = l.amount AND p.currency = l.currency
@@ -377,6 +366,18 @@ def _suggest_fundings(cursor, *, account: BankAccount) -> int:  # type: ignore[n
 _PROFILE_IN_REMITTANCE = r"(?:[Pp][Rr][Oo][Ff][Ii][Ll][Ee]|\m[Pp])[ :#-]*([0-9]{1,12})\M"
 
 
+def _temp_buffers(cursor: Any) -> None:
+    """Room for the temporary tables in the backend's memory (the default 8 MB holds a tenth
+    of them at 100,000 lines: the rest goes through temporary files). PostgreSQL sizes the
+    pool at a session's first use of a temporary table and refuses a change afterwards: when
+    refused, the session keeps the pool it has (a savepoint keeps the refusal harmless)."""
+    try:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL temp_buffers = '256MB'")
+    except DatabaseError:
+        pass  # this session already used temporary tables: its pool stays as sized
+
+
 def statement_lines_match(
     *, bank_account_id: int, actor_label: str, until: str | None = None
 ) -> MatchResult:
@@ -409,19 +410,18 @@ def statement_lines_match(
                 "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off;"
                 " SET LOCAL default_statistics_target = 10"
             )
+            _temp_buffers(cursor)
             _prepare(cursor, account=account, until=until)
             # exact ids and references: a few passes, each one-to-one; a pass takes only
             # mutual first choices, so the next pass sees what the previous one freed.
             record = functools.partial(_record, cursor, account_id=account.pk,
                                        actor_label=actor_label)  # fmt: skip
 
-            sequence = _match_sequence(cursor)
-
             def one_to_one(rule: str, sql: str) -> None:
                 for _pass in range(3):
                     made = _one_to_one(
-                        cursor, account_id=account.pk, actor_label=actor_label,
-                        candidates=sql, rule=rule, params={"window": window}, sequence=sequence,
+                        cursor, actor_label=actor_label, candidates=sql, rule=rule,
+                        params={"window": window},
                     )  # fmt: skip
                     result.matched[rule] = result.matched.get(rule, 0) + made
                     if not made:

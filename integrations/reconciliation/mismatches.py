@@ -228,8 +228,19 @@ def match_manual(
         created_by=actor.label, note=_reason(note, name="note"),
     )  # fmt: skip
     ReconMatchItem.objects.bulk_create(
-        [ReconMatchItem(match=match, statement_line=x, amount_minor=x.amount_minor) for x in lines]
-        + [ReconMatchItem(match=match, posting_id=p, amount_minor=a) for p, a in postings.items()]
+        [
+            ReconMatchItem(
+                match=match,
+                statement_line=x,
+                amount_minor=x.amount_minor,
+                created_at=match.created_at,
+            )
+            for x in lines
+        ]
+        + [
+            ReconMatchItem(match=match, posting_id=p, amount_minor=a, created_at=match.created_at)
+            for p, a in postings.items()
+        ]
     )
     audit_record(actor=actor, action="reconciliation.matched", target=match, reason=note,
                  data={"line_ids": line_ids, "posting_ids": posting_ids})  # fmt: skip

@@ -18,7 +18,8 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import FSMField, transition
 
@@ -88,6 +89,14 @@ class BankStatement(models.Model):
         return f"{self.statement_id} ({self.get_format_display()})"
 
 
+def _normalised(field: str) -> Upper:
+    """A reference as the matcher compares it: upper case, letters and digits only (the
+    ledger side is normalised the same way in `matching`)."""
+    return Upper(
+        Func(F(field), Value("[^A-Za-z0-9]"), Value(""), Value("g"), function="REGEXP_REPLACE")
+    )
+
+
 class StatementLine(models.Model):
     class Direction(models.TextChoices):
         CREDIT = "credit", "Credit (money in)"
@@ -107,6 +116,17 @@ class StatementLine(models.Model):
     counterparty_account = models.CharField(max_length=100, blank=True)
     remittance_info = models.TextField(blank=True)
     raw = models.TextField(blank=True, help_text="the entry as the file had it (shortened)")
+    # The references normalised once, by PostgreSQL as the line is stored (generated
+    # columns): matching compares these instead of normalising every line at each run.
+    end_to_end_id_norm = models.GeneratedField(
+        expression=_normalised("end_to_end_id"), output_field=models.TextField(), db_persist=True
+    )
+    bank_reference_norm = models.GeneratedField(
+        expression=_normalised("bank_reference"), output_field=models.TextField(), db_persist=True
+    )
+    remittance_info_norm = models.GeneratedField(
+        expression=_normalised("remittance_info"), output_field=models.TextField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["statement_id", "position"]
@@ -135,11 +155,15 @@ class StatementLine(models.Model):
 
 
 class ReconMatch(models.Model):
-    """One match: statement lines on one side, ledger postings on the other, by one rule.
+    """A match with more than two sides: statement lines on one side, ledger postings on the
+    other, by one rule (batch, split, a confirmed funding, an operator's match), its sides
+    being its `items`.
 
+    A one-to-one match by a matching rule has no row here: it is one `ReconMatchItem` with
+    both sides, its own rule, confidence and times (the matcher writes 100,000s of those).
     Written set-based by `matching.statement_lines_match` (one INSERT per rule, never a Python
-    loop over lines) or by an operator (`manual`). Never deleted: an operator undoing a match
-    sets `undone_at` and its items stop counting (`active`)."""
+    loop over lines) or by an operator (`manual`). Never deleted: undoing a match sets
+    `undone_at` here and on its items, whose `active` then turns false."""
 
     class Rule(models.TextChoices):
         EXACT_ID = "exact_id", "Exact: end-to-end id / UETR / our reference"
@@ -150,7 +174,7 @@ class ReconMatch(models.Model):
         MANUAL = "manual", "Matched by an operator"
 
     # The foreign keys of matches and their items are checked once per statement by triggers
-    # (migration 0015), not per row: see the note on ReconMatchItem.
+    # (migration 0016), not per row: see the note on ReconMatchItem.
     bank_account = models.ForeignKey(
         BankAccount, on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
@@ -171,21 +195,34 @@ class ReconMatch(models.Model):
 
 
 class ReconMatchItem(models.Model):
-    """One side of a match (a `statement_line` or a `posting_id`), or both sides of a
-    one-to-one match in one row (the matcher writes 100,000s of those: one row, not two).
+    """One side of a `match` (a `statement_line` or a `posting_id`), or a whole one-to-one
+    match in one row: both sides, no `match`, and the match's own `rule`, `confidence` and
+    `created_by` (one row per match, not two: the matcher writes 100,000s of them).
     `amount_minor` is the line's amount when the row has a line, else the posting's;
     `posting_amount_minor` is the posting's when the row has both (and only then).
+
+    Every row carries its match's `created_at` and `undone_at` (a copy for the items of a
+    `match`), so "live as of" is read from the items alone; `active` is "not undone" (a
+    constraint keeps the two together) and the unique indexes on live rows serve the
+    lookups, a small partial index the undone rows (replays of past dates).
 
     `match` and `statement_line` (and ReconMatch.bank_account) are foreign keys without a
     per-row constraint trigger: the matcher writes 100,000s of items in one INSERT, and
     PostgreSQL's row-by-row key checks (a lookup and a row lock on the parent per row) cost
-    more than the rest of the matching (7 s of 11 s at 100,000 lines). Migration 0015 checks
+    more than the rest of the matching (7 s of 11 s at 100,000 lines). Migration 0016 checks
     them per statement instead (a trigger joins the inserted rows with their parents and
     refuses the statement when one is missing) and refuses deleting a referenced parent; the
     parents are never deleted anyway."""
 
     match = models.ForeignKey(
-        ReconMatch, on_delete=models.PROTECT, related_name="items", db_constraint=False
+        ReconMatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="items",
+        db_constraint=False,
+        db_index=False,  # a partial index: one-to-one rows have none
+        help_text="empty for a one-to-one match (this row is the whole match)",
     )
     statement_line = models.ForeignKey(
         StatementLine,
@@ -194,6 +231,7 @@ class ReconMatchItem(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # the partial indexes below (live rows, undone rows)
     )
     # ledger.Posting's id: read from the ledger, never written (no FK: the ledger owns it).
     posting_id = models.BigIntegerField(null=True, blank=True)
@@ -202,6 +240,14 @@ class ReconMatchItem(models.Model):
         null=True, blank=True, help_text="the posting's amount, when the row has both sides"
     )
     active = models.BooleanField(default=True)
+    # A one-to-one match's own; blank/empty on the items of a `match` (read it there).
+    rule = models.CharField(max_length=20, choices=ReconMatch.Rule.choices, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100")
+    created_by = models.CharField(max_length=200, blank=True)
+    # Every row's (the items of a `match` copy the match's).
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -223,6 +269,22 @@ class ReconMatchItem(models.Model):
                 ),
                 name="reconmatchitem_sides",
             ),
+            # A row without a match is a whole one-to-one match: both sides, its rule.
+            models.CheckConstraint(
+                condition=Q(match__isnull=False)
+                | Q(
+                    statement_line__isnull=False,
+                    posting_id__isnull=False,
+                    confidence__isnull=False,
+                    rule__gt="",
+                ),
+                name="reconmatchitem_own_match",
+            ),
+            models.CheckConstraint(
+                condition=Q(active=True, undone_at__isnull=True)
+                | Q(active=False, undone_at__isnull=False),
+                name="reconmatchitem_active_not_undone",
+            ),
             # A line or a posting is in at most one live match: the matcher's inserts race
             # nothing (runs are serialised per bank account), but a manual match in the
             # admin could; the database refuses the second.
@@ -237,6 +299,27 @@ class ReconMatchItem(models.Model):
                 name="reconmatchitem_posting_once",
             ),
         ]
+        indexes = [
+            models.Index(
+                fields=["match"], condition=Q(match__isnull=False), name="reconmatchitem_match"
+            ),
+            models.Index(
+                fields=["statement_line"],
+                condition=Q(active=False),
+                name="reconmatchitem_line_undone",
+            ),
+            models.Index(
+                fields=["posting_id"],
+                condition=Q(active=False),
+                name="reconmatchitem_posting_undone",
+            ),
+            # One-to-one matches whose two amounts differ (a check lists them nightly).
+            models.Index(
+                fields=["id"],
+                condition=Q(match__isnull=True) & ~Q(amount_minor=F("posting_amount_minor")),
+                name="reconmatchitem_amounts_differ",
+            ),
+        ]
 
     def __str__(self) -> str:
         sides = []
@@ -245,6 +328,8 @@ class ReconMatchItem(models.Model):
         if self.posting_id:
             sides.append(f"posting {self.posting_id}")
         side = " and ".join(sides)
+        if self.match_id is None:
+            return f"one-to-one match {self.pk}: {side} ({self.rule}, {self.confidence}%)"
         return f"{side} in match {self.match_id}"
 
 

@@ -150,9 +150,8 @@ def test_a_resolution_contradicted_by_new_data_reopens(ops_actor):
     ledger_record(account, 10, day=D, key="wallet-funding:sandbox-bank:OFF-2b")
     from integrations.reconciliation.models import ReconMatchItem
 
-    match = ReconMatchItem.objects.get(statement_line=line.lines.get()).match
-    # (a one-to-one match is one row: the posting's side is `posting_amount_minor`)
-    ReconMatchItem.objects.filter(match=match, posting_id__isnull=False).update(
+    # (a one-to-one match is one item row: the posting's side is `posting_amount_minor`)
+    ReconMatchItem.objects.filter(statement_line=line.lines.get(), match=None).update(
         posting_amount_minor=2990
     )
 

@@ -124,3 +124,34 @@ def test_a_returned_payout_is_one_exception_not_two(make_transfer):
     PayoutInstruction.objects.filter(pk=instruction.pk).update(status="sent")
     assert checks.transfer_payout_confirmed(ctx()) == []
     assert [e.key for e in checks.statement_line_unmatched(ctx())] == [f"line:{st.lines.get().pk}"]
+
+
+def test_an_undone_one_to_one_match_counts_until_it_was_undone():
+    """A replay as of a time before the undo sees the line and posting matched (the undone
+    row's partial index); after it, both are unmatched again, and the amount difference of
+    the one-to-one row (`item:<id>`) is listed only while the match was live."""
+    from integrations.reconciliation.matching import statement_lines_match
+    from integrations.reconciliation.models import ReconMatchItem
+
+    account = bank_account()
+    day = date(2026, 11, 2)
+    posting = ledger_record(account, 1000, day=day, key="wallet-funding:sandbox-bank:U-1")
+    line = statement(account, [{"amount_minor": 1001, "day": day, "end_to_end_id": "U-1"}])
+    statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+    item = ReconMatchItem.objects.get(statement_line=line.lines.get(), match=None)
+    assert (item.rule, item.confidence, item.posting_id) == ("exact_id", 60, posting)
+    while_live = CheckContext(as_of=date(2026, 11, 10), known_at=timezone.now())
+    undone_at = timezone.now() + timedelta(seconds=1)
+    ReconMatchItem.objects.filter(pk=item.pk).update(
+        active=False, undone_at=undone_at, undone_by="ops"
+    )
+    after = CheckContext(as_of=date(2026, 11, 10), known_at=undone_at + timedelta(seconds=1))
+
+    assert checks.statement_line_unmatched(while_live) == []
+    assert checks.ledger_record_unmatched(while_live) == []
+    assert [x.key for x in checks.match_amount_difference(while_live)] == [f"item:{item.pk}"]
+    assert [x.key for x in checks.statement_line_unmatched(after)] == [
+        f"line:{line.lines.get().pk}"
+    ]
+    assert [x.key for x in checks.ledger_record_unmatched(after)] == [f"posting:{posting}"]
+    assert checks.match_amount_difference(after) == []

@@ -3,6 +3,7 @@ in left as a suggested funding (never credited)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -16,8 +17,28 @@ pytestmark = pytest.mark.django_db
 D = date(2026, 11, 2)
 
 
-def match_of(line_id: int) -> ReconMatch:
-    return ReconMatchItem.objects.get(statement_line_id=line_id, active=True).match
+@dataclass(frozen=True)
+class Seen:
+    """A line's live match, whichever its shape: one item row (one-to-one) or a ReconMatch."""
+
+    shape: str
+    id: int
+    rule: str
+    confidence: int
+    posting_ids: frozenset[int]
+
+
+def match_of(line_id: int) -> Seen:
+    item = ReconMatchItem.objects.select_related("match").get(
+        statement_line_id=line_id, active=True
+    )
+    if item.match is None:
+        assert item.rule
+        assert item.confidence is not None
+        return Seen("item", item.pk, item.rule, item.confidence, frozenset({item.posting_id}))
+    postings = item.match.items.exclude(posting_id=None).values_list("posting_id", flat=True)
+    return Seen("match", item.match.pk, item.match.rule, item.match.confidence,
+                frozenset(postings))  # fmt: skip
 
 
 def test_it_matches_exactly_on_end_to_end_id_uetr_and_our_reference():
@@ -42,8 +63,8 @@ def test_it_matches_exactly_on_end_to_end_id_uetr_and_our_reference():
         st.lines.order_by("position"), [by_ref, by_uetr, by_transfer], strict=True
     ):
         match = match_of(line.pk)
-        assert (match.rule, match.confidence) == ("exact_id", 100)
-        assert set(match.items.values_list("posting_id", flat=True)) - {None} == {posting}
+        assert (match.shape, match.rule, match.confidence) == ("item", "exact_id", 100)
+        assert match.posting_ids == {posting}
 
 
 def test_an_exact_id_with_a_different_amount_matches_with_low_confidence():
@@ -110,13 +131,11 @@ def test_one_line_pays_a_batch_and_two_lines_fund_one_record():
     assert r1.matched["batch"] == 1
     assert r2.matched["split"] == 1
     batch_match = match_of(st.lines.get().pk)
-    assert batch_match.rule == "batch"
-    assert sorted(
-        batch_match.items.exclude(posting_id=None).values_list("posting_id", flat=True)
-    ) == sorted(batch)
+    assert (batch_match.shape, batch_match.rule) == ("match", "batch")
+    assert batch_match.posting_ids == set(batch)
     lines = list(st2.lines.all())
     assert match_of(lines[0].pk) == match_of(lines[1].pk)
-    assert match_of(lines[0].pk).items.get(statement_line=None).posting_id == split
+    assert match_of(lines[0].pk).posting_ids == {split}
     assert (r2.lines_left, r2.postings_left) == (0, 0)
 
 
@@ -150,11 +169,12 @@ def test_a_second_run_matches_nothing_twice():
     second = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
 
     assert sum(second.matched.values()) == 0
-    assert ReconMatch.objects.count() == 1
+    assert ReconMatchItem.objects.count() == 1
+    assert not ReconMatch.objects.exists()  # a one-to-one match is its item row
 
 
 def test_the_match_tables_keys_are_still_enforced_per_statement():
-    """Migration 0015 checks the keys per statement instead of per row: a missing parent
+    """Migration 0016 checks the keys per statement instead of per row: a missing parent
     still refuses the insert, and a referenced line or match cannot be deleted."""
     from django.db import IntegrityError, connection, transaction
 
@@ -162,7 +182,8 @@ def test_the_match_tables_keys_are_still_enforced_per_statement():
     ledger_record(account, 1000, day=D, key="wallet-funding:sandbox-bank:KEY-1")
     line = statement(account, [{"amount_minor": 1000, "day": D, "end_to_end_id": "KEY-1"}])
     statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
-    match = match_of(line.lines.get().pk)
+    match = ReconMatch.objects.create(bank_account=account, rule="manual", confidence=100)
+    ReconMatchItem.objects.create(match=match, posting_id=2, amount_minor=1)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         ReconMatchItem.objects.create(match_id=match.pk + 1000, posting_id=1, amount_minor=1)
@@ -190,3 +211,32 @@ def test_a_match_for_an_unknown_bank_account_is_refused_as_a_foreign_key_would()
             ReconMatch(bank_account_id=account.pk + 1000, rule="manual", confidence=100),
         ])  # fmt: skip
     ReconMatch.objects.create(bank_account_id=account.pk, rule="manual", confidence=100)
+
+
+def test_a_one_to_one_row_names_its_rule_and_both_sides_and_undone_means_inactive():
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    account = bank_account()
+    line = statement(account, [{"amount_minor": 5, "day": D}]).lines.get()
+    with pytest.raises(IntegrityError, match="own_match"), transaction.atomic():
+        ReconMatchItem.objects.create(statement_line=line, posting_id=1, amount_minor=5,
+                                      posting_amount_minor=5)  # fmt: skip
+    with pytest.raises(IntegrityError, match="active_not_undone"), transaction.atomic():
+        ReconMatchItem.objects.create(statement_line=line, posting_id=1, amount_minor=5,
+                                      posting_amount_minor=5, rule="manual", confidence=100,
+                                      undone_at=timezone.now())  # fmt: skip
+
+
+def test_a_pair_found_by_two_identifiers_is_matched_once():
+    account = bank_account()
+    posting = ledger_record(account, 800, day=D, key="wallet-funding:sandbox-bank:BOTH-1")
+    st = statement(account, [
+        {"amount_minor": 800, "day": D, "end_to_end_id": "both-1", "bank_reference": "BOTH 1"},
+    ])  # fmt: skip
+
+    result = statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+
+    assert (result.matched["exact_id"], result.lines_left, result.postings_left) == (1, 0, 0)
+    assert match_of(st.lines.get().pk).posting_ids == {posting}
+    assert ReconMatchItem.objects.count() == 1

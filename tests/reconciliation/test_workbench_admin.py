@@ -88,3 +88,22 @@ def test_engineering_sees_runs_not_the_queue():
     assert eddie.get(reverse("admin:integrations_reconrun_changelist")).status_code == 200
     assert eddie.get(reverse("admin:integrations_mismatch_changelist")).status_code == 403
     assert eddie.get(reverse("admin:integrations_suggestedfunding_changelist")).status_code == 403
+
+
+def test_finance_sees_the_one_to_one_matches_the_matcher_wrote_as_one_row():
+    from integrations.reconciliation.matching import statement_lines_match
+
+    account = bank_account()
+    ledger_record(account, 700, day=D, key="wallet-funding:sandbox-bank:ONE-1")
+    line = statement(account, [{"amount_minor": 700, "day": D, "end_to_end_id": "ONE-1"}])
+    statement_lines_match(bank_account_id=account.pk, actor_label="system:test")
+    item = ReconMatchItem.objects.get(statement_line=line.lines.get())
+    fiona = staff("fiona", "finance")
+
+    listed = fiona.get(reverse("admin:integrations_reconmatchitem_changelist") + "?shape=one")
+    assert listed.status_code == 200
+    assert reverse("admin:integrations_reconmatchitem_change", args=[item.pk]) in listed.text
+    change = fiona.get(reverse("admin:integrations_reconmatchitem_change", args=[item.pk]))
+    assert change.status_code == 200
+    page = fiona.get(reverse("admin:integrations_statementline_match", args=[line.lines.get().pk]))
+    assert f"(match {item.pk}, one-to-one)" in page.text
