@@ -95,6 +95,32 @@ def test_a_file_larger_than_a_chunk_is_taken_in_the_background(
 
 
 @pytest.mark.django_db
+def test_a_file_above_the_apis_body_limit_is_taken_as_the_body_itself(
+    erp_api, no_vendor_approval, settings
+):
+    """The API's body limit bounds JSON (the base64 file in it); the file itself as the body
+    has the upload endpoint's own cap, PAYMENT_FILE_MAX_BYTES (32 MiB by default)."""
+    settings.PAYMENT_FILE_CHUNK_PAYMENTS = 20
+    sync_vendor(erp_api)
+    data = pain001("pain.001.001.09", _payments(60))
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = len(data) // 2  # this file is twice the API's limit
+
+    as_json = upload(erp_api, data)
+    as_body = erp_api.post(
+        "/payment-request-batches/files?source_currency=GBP",
+        raw=data,
+        content_type="application/xml",
+    )
+
+    assert as_json.status_code == 413
+    assert as_body.status_code == 202, as_body.content
+    assert body(as_body)["intake"]["payments_total"] == 60
+    _taken_by_the_worker()
+    done = body(erp_api.get(f"/payment-request-batches/{body(as_body)['id']}"))
+    assert (done["intake"]["state"], done["states"]) == ("done", {"transfer_created": 60})
+
+
+@pytest.mark.django_db
 def test_operators_see_a_files_progress(client, ops, erp_api, no_vendor_approval, settings):
     settings.PAYMENT_FILE_CHUNK_PAYMENTS = 2
     sync_vendor(erp_api)
