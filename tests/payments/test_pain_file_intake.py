@@ -137,6 +137,30 @@ def test_operators_see_a_files_progress(client, ops, erp_api, no_vendor_approval
     assert b"transfer_created: 2" in page.content
 
 
+@pytest.mark.django_db
+def test_a_large_file_an_operator_uploads_is_taken_in_their_name(
+    erp_api, no_vendor_approval, settings
+):
+    from fintech.payments.models import Vendor
+    from tests.payments.test_export_and_admin import _file, staff_client
+
+    settings.PAYMENT_FILE_CHUNK_PAYMENTS = 2
+    sync_vendor(erp_api)
+    finance = staff_client("finance")
+    form = {"profile": Vendor.objects.get().profile_id, "source_currency": "GBP"}
+    data = pain001("pain.001.001.03", _payments(5))
+
+    taken = finance.post("/admin/payments/paymentbatch/upload/", {**form, "file": _file(data)},
+                         follow=True)  # fmt: skip
+    _taken_by_the_worker()
+
+    assert b"being taken in the background" in taken.content
+    requests = PaymentRequest.objects.all()
+    assert requests.count() == 5
+    # The worker acts for whoever uploaded: the maker of every request (who may not approve).
+    assert set(requests.values_list("maker_label", flat=True)) == {"user:finance-staff"}
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
