@@ -533,6 +533,14 @@ API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32, minimum=2)
 # Content-Type: application/xml): its own bound, as ERPs send thousands of payments in one
 # (10,000 payments are about 7 MiB).
 PAYMENT_FILE_MAX_BYTES = env_int("PAYMENT_FILE_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
+# Its payments are taken in chunks of this many, each committed with the file's cursor
+# (fintech/payments/services/intake.py); a file of at most one chunk is taken inside the
+# upload itself, a larger one in the background (the scan `payment_file_intake`), the upload
+# answering 202 with the progress. A background run yields after PAYMENT_FILE_RUN_SECONDS
+# (its next run is due at once), a chunk's time below CELERY_TASK_TIME_LIMIT (300 s); a run
+# killed by that limit anyway loses only its chunk in progress (the next run redoes it).
+PAYMENT_FILE_CHUNK_PAYMENTS = env_int("PAYMENT_FILE_CHUNK_PAYMENTS", 500, minimum=1)
+PAYMENT_FILE_RUN_SECONDS = env_int("PAYMENT_FILE_RUN_SECONDS", 120, minimum=1)
 
 # Rates for quotes: a dotted path to a fintech.quotes.rates.RateProvider.
 RATE_PROVIDER = env_str("RATE_PROVIDER", "fintech.quotes.rates.SandboxRateProvider")

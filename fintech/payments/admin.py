@@ -35,6 +35,7 @@ from fintech.payments.models import (
     PaymentRequestTransition,
     Vendor,
 )
+from fintech.payments.selectors import payment_batch_states
 from fintech.payments.services.files import payment_file_import
 from fintech.payments.services.lifecycle import payment_request_payload
 from fintech.payments.services.operators import (
@@ -217,13 +218,51 @@ class PaymentFileUploadForm(forms.Form):
 
 @admin.register(PaymentBatch)
 class PaymentBatchAdmin(admin.ModelAdmin):
-    list_display = ["erp_batch_id", "profile", "source", "request_count", "created_at"]
-    list_select_related = ["profile"]
-    list_filter = ["source"]
+    list_display = ["erp_batch_id", "profile", "source", "request_count", "progress", "created_at"]
+    list_filter = ["source", "intake__state"]
     search_fields = ["erp_batch_id", "profile__legal_name", "checksum"]
-    readonly_fields = [f.name for f in PaymentBatch._meta.fields]
-    inlines = [RequestInline]
+    readonly_fields = [
+        *(f.name for f in PaymentBatch._meta.fields), "progress", "states", "all_requests",
+    ]  # fmt: skip
     change_list_template = "admin/payments/paymentbatch/change_list.html"
+    # A file's thousands of requests are not drawn inline: the link lists them, paginated.
+    INLINE_MAX_REQUESTS = 200
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentBatch]:
+        # The stored file itself (megabytes) is never read for these pages.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("profile", "intake")
+            .defer("intake__content")
+        )
+
+    def get_inlines(self, request: HttpRequest, obj: PaymentBatch | None) -> list[Any]:
+        if obj is not None and obj.request_count > self.INLINE_MAX_REQUESTS:
+            return []
+        return [RequestInline]
+
+    @admin.display(description="file intake")
+    def progress(self, obj: PaymentBatch) -> str:
+        intake = getattr(obj, "intake", None)
+        if intake is None:
+            return "—"
+        return (
+            f"{intake.get_state_display()}: {intake.payments_done:,} of "
+            f"{intake.payments_total:,} payments taken ({intake.requests_created:,} requests, "
+            f"{intake.payments_rejected:,} refused)"
+        )
+
+    @admin.display(description="requests by state")
+    def states(self, obj: PaymentBatch) -> str:
+        counts = payment_batch_states(batch=obj)
+        return ", ".join(f"{state}: {n:,}" for state, n in sorted(counts.items())) or "—"
+
+    @admin.display(description="requests")
+    def all_requests(self, obj: PaymentBatch) -> str:
+        url = reverse("admin:payments_paymentrequest_changelist")
+        return format_html('<a href="{}?batch__id__exact={}">all requests of this batch</a>',
+                           url, obj.pk)  # fmt: skip
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # batches come from files and the API, never typed in
@@ -263,14 +302,23 @@ class PaymentBatchAdmin(admin.ModelAdmin):
             else:
                 batch = result.batch
                 rejected = len(batch.rejected_items or [])
-                messages.success(
-                    request,
-                    f"Batch {batch.erp_batch_id}: {batch.request_count} payment(s) taken, "
-                    f"{rejected} refused."
-                    if result.created
-                    else f"This file was already taken as batch {batch.erp_batch_id}: "
-                    "nothing new was created.",
-                )
+                if not result.created:
+                    message = (
+                        f"This file was already taken as batch {batch.erp_batch_id}: "
+                        "nothing new was created."
+                    )
+                elif result.in_background:
+                    message = (
+                        f"Batch {batch.erp_batch_id}: {batch.request_count:,} payments "
+                        "validated and stored; they are being taken in the background "
+                        "(progress below)."
+                    )
+                else:
+                    message = (
+                        f"Batch {batch.erp_batch_id}: {batch.request_count} payment(s) taken, "
+                        f"{rejected} refused."
+                    )
+                messages.success(request, message)
                 return HttpResponseRedirect(
                     reverse("admin:payments_paymentbatch_change", args=[batch.pk])
                 )

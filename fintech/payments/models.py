@@ -131,6 +131,56 @@ class PaymentBatch(models.Model):
         return f"batch {self.erp_batch_id} ({self.request_count})"
 
 
+class PaymentFileIntake(models.Model):
+    """A pain.001 file's payments taken in the background: the file stored once, read in
+    chunks of PAYMENT_FILE_CHUNK_PAYMENTS, each chunk's requests committed together with the
+    cursor (`payments_done`), so a worker killed mid-file loses at most the chunk it was in and
+    the next run resumes after the last committed one. A row with a due time (`next_run_at`)
+    that the beat scan `payment_file_intake` finds (integrations/payments): no broker message
+    is the only record of the work."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    batch = models.OneToOneField(PaymentBatch, on_delete=models.PROTECT, related_name="intake")
+    # The file as uploaded; read back in windows (never whole) by the intake.
+    content = models.BinaryField()
+    size_bytes = models.PositiveIntegerField()
+    source_currency = models.CharField(max_length=3)
+    # Who uploaded it: the maker of every request (the maker may not approve them).
+    actor_label = models.CharField(max_length=200)
+    actor_user_id = models.IntegerField(null=True, blank=True)
+    actor_request_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    payments_total = models.PositiveIntegerField()
+    # The cursor: payments settled (a request made, or refused on the batch), in file order.
+    payments_done = models.PositiveIntegerField(default=0)
+    requests_created = models.PositiveIntegerField(default=0)
+    payments_rejected = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_run_at"],
+                name="payment_file_intake_due",
+                condition=models.Q(state__in=["pending", "running"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"intake of {self.batch_id}: {self.payments_done}/{self.payments_total}"
+
+
 @pghistory.track(
     pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
 )

@@ -27,6 +27,7 @@ STABLE_TASK_NAMES = {
     "integrations.sandbox_xero_webhook_send",
     "integrations.sandbox_quickbooks_webhook_send",
     "integrations.sandbox_crm_webhook_send",
+    "integrations.payment_file_intake",
 }
 
 
@@ -83,6 +84,7 @@ def test_the_scanner_runs_every_package_scan_in_order() -> None:
         "sandbox_quickbooks_webhooks",
         "sandbox_crm_webhooks",
         "payment_request_expiry",
+        "payment_file_intake",
     ]
 
 

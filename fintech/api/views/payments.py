@@ -33,9 +33,11 @@ from fintech.core.errors import DomainError, FieldError, ValidationFailed
 from fintech.core.money import SUPPORTED_CURRENCIES
 from fintech.payments.cash import cash_position
 from fintech.payments.export import payments_export_csv, payments_export_rows
-from fintech.payments.models import PaymentBatch, PaymentRequest, Vendor
+from fintech.payments.models import PaymentBatch, PaymentFileIntake, PaymentRequest, Vendor
 from fintech.payments.selectors import (
     payment_batch_get_for_profile,
+    payment_batch_states,
+    payment_file_progress,
     payment_request_get_for_profile,
     payment_requests_for_profile,
     vendor_get_for_profile,
@@ -400,6 +402,20 @@ class RejectedItemSerializer(ResponseSerializer):
     reasons = ReasonSerializer(many=True)
 
 
+class FileProgressSerializer(ResponseSerializer):
+    state = serializers.ChoiceField(
+        choices=PaymentFileIntake.State.choices,
+        help_text="pending, running (payments being taken in the background), done",
+    )
+    payments_total = serializers.IntegerField()
+    payments_done = serializers.IntegerField(help_text="taken so far, in file order")
+    requests_created = serializers.IntegerField()
+    payments_rejected = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class PaymentBatchOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
     erp_batch_id = serializers.CharField()
@@ -412,12 +428,13 @@ class PaymentBatchOutputSerializer(ResponseSerializer):
     rejected_items = RejectedItemSerializer(
         many=True, help_text="payments of a file refused one by one (never requests)"
     )
+    intake = FileProgressSerializer(
+        allow_null=True, help_text="a file's payments being taken (null for a JSON batch)"
+    )
 
 
 def represent_batch(batch: PaymentBatch) -> dict[str, Any]:
-    states: dict[str, int] = {}
-    for state in batch.requests.values_list("state", flat=True):
-        states[state] = states.get(state, 0) + 1
+    states = payment_batch_states(batch=batch)
     return PaymentBatchOutputSerializer.represent(
         {
             "id": batch.pk,
@@ -429,6 +446,7 @@ def represent_batch(batch: PaymentBatch) -> dict[str, Any]:
             "file_version": batch.file_version,
             "message_id": batch.message_id,
             "rejected_items": batch.rejected_items,
+            "intake": payment_file_progress(batch=batch),
         }
     )
 
@@ -514,10 +532,17 @@ class PaymentFileUploadApi(ApiView):
                 "(default: DbtrAcct/Ccy)",
             )
         ],
-        responses={200: PaymentBatchOutputSerializer, 201: PaymentBatchOutputSerializer},
+        responses={
+            200: PaymentBatchOutputSerializer,
+            201: PaymentBatchOutputSerializer,
+            202: PaymentBatchOutputSerializer,
+        },
         description="An ISO 20022 pain.001 file: validated against its schema, NbOfTxs and "
         "CtrlSum checked; each payment becomes a request or is refused with its reasons. "
-        "The same file again (MsgId and checksum) is the same batch (200). Send it as JSON "
+        "The same file again (MsgId and checksum) is the same batch (200). A file of more "
+        "than PAYMENT_FILE_CHUNK_PAYMENTS payments (500 by default) is validated and stored, "
+        "then taken in the background: 202, its progress in `intake` and `states` "
+        "(GET the batch). Send it as JSON "
         "(base64 in `file`) or as the body itself (`Content-Type: application/xml`, up to "
         "PAYMENT_FILE_MAX_BYTES, 32 MiB by default, with `source_currency` in the query).",
     )
@@ -530,9 +555,12 @@ class PaymentFileUploadApi(ApiView):
             data=raw,
             source_currency=source_currency,
         )
+        status = 200
+        if result.created:
+            status = 202 if result.in_background else 201
         return Response(
             represent_batch(result.batch),
-            status=201 if result.created else 200,
+            status=status,
             headers={"Location": f"/api/v1/payment-request-batches/{result.batch.pk}"},
         )
 

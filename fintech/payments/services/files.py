@@ -4,9 +4,10 @@ writes the XML).
 A file is one batch, keyed by its MsgId: the same file again (same checksum) is the same
 batch, answered again; the same MsgId with other content is a 409. The whole file is refused
 (nothing created) if it is not well-formed, not a pain.001.001.03/09, invalid against its
-schema, or its NbOfTxs/CtrlSum do not add up. Otherwise each payment is checked on its own:
-the valid ones become requests (on through the same pipeline as the API's), the others are
-kept on the batch with their reasons, and the pain.002 reports both.
+schema, or its NbOfTxs/CtrlSum do not add up. Otherwise the file is stored once and each
+payment is checked on its own (intake.py, in chunks, in the background for a file larger
+than one chunk): the valid ones become requests (on through the same pipeline as the API's),
+the others are kept on the batch with their reasons, and the pain.002 reports both.
 """
 
 from __future__ import annotations
@@ -14,34 +15,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+from django.utils import timezone
 
-from fintech.beneficiaries.models import Beneficiary
 from fintech.core.errors import Conflict, DomainError, FieldError
 from fintech.core.services import Actor, audit_record
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
-from fintech.payments.models import PaymentBatch, PaymentRequest, Vendor
+from fintech.payments.models import PaymentBatch, PaymentFileIntake
 from fintech.payments.pain001 import (
     TX_STATUS,
     FileRefused,
     Pain001File,
-    Pain001Payment,
     TxStatus,
     iso_code,
-    pain001_read,
+    pain001_check,
     pain002_build,
 )
-from fintech.payments.selectors import approval_policy_for
-from fintech.payments.services.requests import advance_new, insert_received
-from fintech.payments.validation import (
-    Lookups,
-    PaymentRequestInput,
-    PaymentRequestInvalid,
-    request_check,
-)
+from fintech.payments.services.intake import payment_file_intake_run
+from fintech.payments.validation import PaymentRequestInvalid
 
 
 class PaymentFileRefused(DomainError):
@@ -54,74 +47,8 @@ class PaymentFileRefused(DomainError):
 class FileResult:
     batch: PaymentBatch
     created: bool
-
-
-def _payees(profile: Profile) -> tuple[dict[str, str], dict[str, int]]:
-    """IBAN -> ERP vendor id (active vendors), IBAN -> beneficiary id (active beneficiaries).
-    One query; the details are decrypted here only to match, never kept or shown."""
-    vendors = dict(
-        Vendor.objects.filter(profile=profile, is_active=True).values_list(
-            "beneficiary_id", "erp_vendor_id"
-        )
-    )
-    by_vendor: dict[str, str] = {}
-    by_beneficiary: dict[str, int] = {}
-    rows = Beneficiary.objects.filter(profile=profile, is_active=True, scheme="iban").values_list(
-        "pk", "bank_details"
-    )
-    for pk, details in rows:
-        iban = str((details or {}).get("iban", ""))
-        if pk in vendors:
-            by_vendor[iban] = vendors[pk]
-        by_beneficiary.setdefault(iban, pk)
-    return by_vendor, by_beneficiary
-
-
-def _input(
-    payment: Pain001Payment, *, source_currency: str, payees: tuple[dict, dict]
-) -> tuple[PaymentRequestInput | None, list[FieldError]]:
-    errors: list[FieldError] = []
-    by_vendor, by_beneficiary = payees
-    vendor_id: str | None = None
-    beneficiary_id: int | None = None
-    iban = payment.creditor_iban.replace(" ", "").upper()
-    if iban:
-        try:
-            IBAN(iban)
-        except SchwiftyException as exc:
-            errors.append(FieldError("creditor_iban", "invalid_checksum", str(exc)))
-    if payment.creditor_id:
-        vendor_id = payment.creditor_id
-    elif iban in by_vendor:
-        vendor_id = by_vendor[iban]
-    elif iban in by_beneficiary:
-        beneficiary_id = by_beneficiary[iban]
-    elif not errors:
-        errors.append(
-            FieldError("creditor", "unknown_vendor", "no vendor or beneficiary with this account")
-        )
-    if payment.execution_date is None:
-        errors.append(FieldError("due_date", "due_date_out_of_range", "no execution date"))
-    if errors:
-        return None, errors
-    assert payment.execution_date is not None
-    return (
-        PaymentRequestInput(
-            erp_payment_id=payment.end_to_end_id[:100],
-            amount=payment.amount,
-            currency=payment.currency,
-            due_date=payment.execution_date,
-            source_currency=source_currency,
-            amount_side=PaymentRequest.AmountSide.TARGET,
-            vendor_id=vendor_id,
-            beneficiary_id=beneficiary_id,
-            erp_approval_ref=payment.instr_id[:100],
-            bill_reference=payment.bill_reference[:140],
-            remittance_reference=payment.remittance[:140],
-            file_pmt_inf_id=payment.pmt_inf_id[:35],
-        ),
-        [],
-    )
+    # Its payments are still being taken in the background (the batch shows the progress).
+    in_background: bool = False
 
 
 def _existing(profile: Profile, parsed: Pain001File) -> PaymentBatch | None:
@@ -140,14 +67,17 @@ def _existing(profile: Profile, parsed: Pain001File) -> PaymentBatch | None:
 def payment_file_import(
     *, actor: Actor, profile: Profile, data: bytes, source_currency: str = ""
 ) -> FileResult:
+    """Validate the file whole (schema, NbOfTxs, CtrlSum: one streaming pass), store it once
+    with its intake, and take its payments: now if they fit in one chunk, else in the
+    background (intake.py), chunk by chunk."""
     try:
-        parsed = pain001_read(data)
+        parsed = pain001_check(data)
     except FileRefused as exc:
         fields = [FieldError("file", exc.code, exc.message)]
         raise PaymentFileRefused(exc.message, fields=fields) from None
     existing = _existing(profile, parsed)
     if existing is not None:
-        return FileResult(existing, created=False)
+        return FileResult(existing, created=False, in_background=_in_background(existing))
     source = source_currency or parsed.debtor_currency
     if not source:
         raise PaymentRequestInvalid(
@@ -162,7 +92,7 @@ def payment_file_import(
                 checksum=parsed.checksum,
                 file_version=parsed.version,
                 message_id=parsed.message_id[:35],
-                request_count=len(parsed.payments),
+                request_count=parsed.payment_count,
                 created_by_label=actor.label,
             )
     except IntegrityError as exc:
@@ -170,52 +100,36 @@ def payment_file_import(
             f"file {parsed.message_id!r} is being taken by another request",
             fields=[FieldError("file", "duplicate_message_id", "MsgId already used")],
         ) from exc
-    policy = approval_policy_for(profile=profile)
-    payees = _payees(profile)
-    seen = set(
-        PaymentRequest.objects.filter(
-            profile=profile, erp_payment_id__in=[p.end_to_end_id for p in parsed.payments]
-        ).values_list("erp_payment_id", flat=True)
+    intake = PaymentFileIntake.objects.create(
+        batch=batch,
+        content=data,
+        size_bytes=len(data),
+        source_currency=source,
+        actor_label=actor.label,
+        actor_user_id=actor.user_id,
+        actor_request_id=actor.request_id[:64],
+        payments_total=parsed.payment_count,
+        next_run_at=timezone.now(),  # due at once: the scan's next tick
     )
-    rejected: list[dict[str, object]] = []
-    inputs = [_input(p, source_currency=source, payees=payees) for p in parsed.payments]
-    lookups = Lookups.load(profile=profile, items=[i for i, _ in inputs if i is not None])
-    for payment, (data_in, errors) in zip(parsed.payments, inputs, strict=True):
-        checked = None
-        if data_in is not None:
-            checked = request_check(profile=profile, data=data_in, policy=policy, lookups=lookups)
-            errors = checked.errors
-            if data_in.erp_payment_id in seen:
-                errors.append(FieldError("EndToEndId", "duplicate_erp_payment_id", "already sent"))
-        if errors or data_in is None or checked is None:
-            rejected.append(
-                {
-                    "pmt_inf_id": payment.pmt_inf_id,
-                    "end_to_end_id": payment.end_to_end_id,
-                    "reasons": [e.as_dict() for e in errors],
-                }
-            )
-            continue
-        seen.add(data_in.erp_payment_id)
-        request = insert_received(
-            actor=actor, profile=profile, data=data_in, checked=checked, batch=batch
-        )
-        advance_new(request, actor=actor, checked=checked, policy=policy)
-    batch.rejected_items = rejected
-    batch.save(update_fields=["rejected_items"])
     audit_record(
         actor=actor,
-        action="payment_file.imported",
+        action="payment_file.received",
         target=batch,
-        data={
-            "message_id": parsed.message_id,
-            "version": parsed.version,
-            "payments": len(parsed.payments),
-            "rejected": len(rejected),
-            "checksum": parsed.checksum,
-        },
-    )
-    return FileResult(batch, created=True)
+        data={"message_id": parsed.message_id, "payments": parsed.payment_count,
+              "bytes": len(data), "checksum": parsed.checksum},
+    )  # fmt: skip
+    if parsed.payment_count <= settings.PAYMENT_FILE_CHUNK_PAYMENTS:
+        # One chunk: taken inside the upload, so the answer shows every request.
+        payment_file_intake_run(intake_id=intake.pk)
+        batch.refresh_from_db(fields=["rejected_items"])  # appended in the database
+        return FileResult(batch, created=True)
+    return FileResult(batch, created=True, in_background=True)
+
+
+def _in_background(batch: PaymentBatch) -> bool:
+    return PaymentFileIntake.objects.filter(
+        batch=batch, state__in=[PaymentFileIntake.State.PENDING, PaymentFileIntake.State.RUNNING]
+    ).exists()
 
 
 def payment_batch_pain002(*, batch: PaymentBatch) -> bytes:
