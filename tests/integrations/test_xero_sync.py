@@ -15,16 +15,20 @@ from django.utils import timezone
 
 from fintech.core.models import OutboxEvent
 from fintech.core.services import Actor
+from fintech.payments.models import ApprovalPolicy, PaymentRequest
 from fintech.transfers.models import Transfer
 from fintech.transfers.services import transfer_fund, transfer_refund, transfer_submit
 from integrations.connectors.accounting.xero import demo
+from integrations.connectors.accounting.xero.client import XeroClient
 from integrations.connectors.accounting.xero.reconcile import reconcile_fees
 from integrations.models import XeroSandboxObject
 from integrations.relay import outbox_relay
 from integrations.sync import services
 from integrations.sync.models import Connection, SyncJob, SyncMismatch
 from integrations.tasks import scan_due
+from tests.api.conftest import api_for, issue_client
 from tests.integrations.conftest import create_transfer, fund_wallet, wait_for
+from tests.payments.conftest import ERP_SCOPES, body, request_body, sync_vendor
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 OPS = Actor.system("test-xero")
@@ -307,19 +311,17 @@ def test_a_worker_killed_mid_job_leaves_one_object(
     assert in_sandbox("BankTransaction", Reference=f"{transfer.reference}-FX") == 1
 
 
-def test_a_customers_own_books_get_their_payouts_and_fundings(
-    books, ours, start_worker, alice
-) -> None:
-    # alice's finance team has its own organisation; our grant then reaches two, so she
-    # chooses hers.
-    org = control("orgs", {"name": "Alice Trading (sandbox)", "base_currency": "GBP",
+def own_books(profile) -> Connection:
+    """`profile`'s finance team's own organisation, connected and mapped: our grant then
+    reaches two organisations (the platform's books are connected first), so they choose
+    theirs."""
+    org = control("orgs", {"name": f"{profile.legal_name} (sandbox)", "base_currency": "GBP",
                            "currencies": ["GBP", "EUR"]})  # fmt: skip
-    tenant = org["tenantId"]
-    connection, url = services.connection_start(actor=OPS, provider="xero", profile_id=alice.pk)
+    connection, url = services.connection_start(actor=OPS, provider="xero", profile_id=profile.pk)
     connection = demo.connect_by_redirect(connection=connection, authorization_url=url)
     assert connection.status == Connection.Status.SELECT_TENANT
     connection = services.connection_tenant_choose(
-        actor=OPS, connection_id=connection.pk, tenant_id=str(tenant)
+        actor=OPS, connection_id=connection.pk, tenant_id=str(org["tenantId"])
     )
     demo.mapping_apply(
         connection=connection,
@@ -327,6 +329,13 @@ def test_a_customers_own_books_get_their_payouts_and_fundings(
                  "bank_fees": "404", "funding_clearing": "610"},
     )  # fmt: skip
     assert services.mapping_problems(connection=connection) == []
+    return connection
+
+
+def test_a_customers_own_books_get_their_payouts_and_fundings(
+    books, ours, start_worker, alice
+) -> None:
+    connection = own_books(alice)
     start_worker(base_url=ours)
     fund_wallet(alice, "GBP", 1_000_00)
     transfer = submitted(alice, amount="200.00")
@@ -354,3 +363,65 @@ def test_a_customers_own_books_get_their_payouts_and_fundings(
     assert not XeroSandboxObject.objects.filter(
         org_id=books.tenant_id, kind="BankTransaction", data__Reference=transfer.reference
     ).exists()
+
+
+def test_an_erp_payment_pays_its_bill_in_the_customers_books(
+    books, ours, start_worker, alice, client, settings
+) -> None:
+    """Issue 15's "back to the ERP" with an accounting connection: the supplier bill is in
+    alice's Xero organisation; her ERP sends the payment request naming it; once the payout
+    completes, the bill is paid by a Payment with our reference, not a plain spend."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    connection = own_books(alice)
+    xero = XeroClient(connection)
+    supplier = xero.put("Contacts", {"Contacts": [{"Name": "Lieferant GmbH"}]}, key="c-1")
+    bill = xero.put(
+        "Invoices",
+        {"Invoices": [{
+            "Type": "ACCPAY", "InvoiceNumber": "BILL-4711", "Status": "AUTHORISED",
+            "Contact": {"ContactID": supplier["ContactID"]}, "CurrencyCode": "EUR",
+            "Date": "2026-12-01", "DueDate": "2026-12-15", "LineAmountTypes": "NoTax",
+            "LineItems": [{"Description": "Machine parts", "Quantity": 1,
+                           "UnitAmount": Decimal("1250.00"), "AccountCode": "404"}],
+        }]},
+        key="bill-4711",
+    )  # fmt: skip
+    ApprovalPolicy.objects.create(
+        profile=alice, approve_new_or_changed_vendors=False, thresholds_minor={"EUR": 10**9}
+    )
+    fund_wallet(alice, "GBP", 5_000_00)
+    start_worker(base_url=ours)
+    erp = api_for(client, issue_client(alice, ERP_SCOPES))
+    sync_vendor(erp)
+    made = body(
+        erp.post(
+            "/payment-requests",
+            request_body(erp_payment_id="PAY-4711", amount="1250.00", bill_reference="BILL-4711"),
+        )
+    )
+    wait_for(
+        lambda: PaymentRequest.objects.get(pk=made["id"]).state == "funded", timeout=60, tick=tick
+    )
+    transfer = Transfer.objects.get(pk=PaymentRequest.objects.get(pk=made["id"]).transfer_id)
+    transfer_submit(actor=OPS, transfer_id=transfer.pk)
+
+    def payout_synced() -> bool:
+        return SyncJob.objects.filter(
+            connection=connection, action="supplier_payout", state=State.SYNCED
+        ).exists()
+
+    wait_for(payout_synced, timeout=120, tick=tick)
+    payment = XeroSandboxObject.objects.get(
+        org_id=connection.tenant_id, kind="Payment", data__Reference=transfer.reference
+    )
+    assert payment.data["Invoice"]["InvoiceID"] == bill["InvoiceID"]
+    paid = XeroSandboxObject.objects.get(
+        org_id=connection.tenant_id, kind="Invoice", data__InvoiceID=bill["InvoiceID"]
+    )
+    assert paid.data["Status"] == "PAID"
+    assert Decimal(str(paid.data["AmountDue"])) == 0
+    # A bill payment, not a spend of the whole payout (the fee alone is spent, on its own).
+    spends = XeroSandboxObject.objects.filter(
+        org_id=connection.tenant_id, kind="BankTransaction", data__Reference=transfer.reference
+    )
+    assert [line["AccountCode"] for s in spends for line in s.data["LineItems"]] == ["404"]
