@@ -502,6 +502,7 @@ SPECTACULAR_SETTINGS = {
         # Two state machines in the API: each its own named enum.
         "TransferStateEnum": "fintech.transfers.models.Transfer.State",
         "PaymentRequestStateEnum": "fintech.payments.models.PaymentRequest.State",
+        "DisputeStateEnum": "fintech.disputes.models.Dispute.State",
     },
     # The interactive docs (/api/v1/docs/, /api/v1/redoc/) from drf-spectacular-sidecar's
     # static files, served by whitenoise like the admin's; "bearer" lets a reader paste a token.
@@ -855,3 +856,13 @@ ERP_SCREENING_KEYWORDS: list[str] = [
 ]
 # Most items in one JSON batch.
 ERP_BATCH_MAX_ITEMS = env_int("ERP_BATCH_MAX_ITEMS", 2000, minimum=1)
+
+# --- Disputes (fintech/disputes, docs/disputes.md) -----------------------------------------
+INSTALLED_APPS += ["fintech.disputes"]
+INTEGRATIONS_PACKAGES += ["integrations.disputes"]
+# A transfer can be disputed up to this many days after it was paid out.
+DISPUTE_OPEN_MAX_DAYS = env_int("DISPUTE_OPEN_MAX_DAYS", 120, minimum=1)
+# Our answer is due this many days after a dispute opens (or goes under review).
+DISPUTE_RESPONSE_DAYS = env_int("DISPUTE_RESPONSE_DAYS", 10, minimum=1)
+# The customer's evidence is due this many days after we ask; then the dispute is withdrawn.
+DISPUTE_EVIDENCE_DAYS = env_int("DISPUTE_EVIDENCE_DAYS", 14, minimum=1)

@@ -32,6 +32,17 @@ CATALOGUE: dict[str, str] = {
     "transfer.failed": "The payout failed",
     "transfer.cancelled": "A transfer was cancelled",
     "payment.refunded": "A transfer's money went back to the customer",
+    **{
+        f"dispute.{state}": f"A dispute on one of your transfers is now {label}"
+        for state, label in (
+            ("opened", "opened (the amount is on hold)"),
+            ("evidence_requested", "waiting for your evidence"),
+            ("under_review", "under review"),
+            ("won", "closed in our favour (no refund)"),
+            ("lost", "closed in your favour (the transfer is refunded)"),
+            ("withdrawn", "withdrawn"),
+        )
+    },
     "invoice.synced": "An invoice was synced with the accounting tool",
     "ledger.entry.created": "A ledger entry was posted",
     "vendor.created": "An ERP vendor was synced in as a new beneficiary",

@@ -26,6 +26,7 @@ PAYMENTS_REQUEST = "payments:request"
 # application should not hold it (fintech/payments/services/approvals.py).
 PAYMENTS_APPROVE = "payments:approve"
 CASH_READ = "cash:read"
+DISPUTES_WRITE = "disputes:write"
 
 SCOPES: dict[str, str] = {
     PROFILES_READ: "Read the business profile the application acts for",
@@ -45,6 +46,7 @@ SCOPES: dict[str, str] = {
     PAYMENTS_REQUEST: "Send ERP payment requests and batches, and read their status",
     PAYMENTS_APPROVE: "Approve or reject payment requests (a member's own grant)",
     CASH_READ: "Read the cash position",
+    DISPUTES_WRITE: "Open, follow and withdraw disputes on your transfers",
 }
 
 ALL_SCOPES: tuple[str, ...] = tuple(SCOPES)

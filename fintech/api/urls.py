@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from fintech.api.views import account, beneficiaries, docs, payments, quotes, sandbox, transfers
+from fintech.api.views import (
+    account,
+    beneficiaries,
+    disputes,
+    docs,
+    payments,
+    quotes,
+    sandbox,
+    transfers,
+)
 
 app_name = "api"
 
@@ -40,6 +49,13 @@ v1 = [
         "transfers/<str:transfer_id>/cancel",
         transfers.TransferCancelApi.as_view(),
         name="transfer-cancel",
+    ),
+    path("disputes", disputes.DisputeListCreateApi.as_view(), name="disputes"),
+    path("disputes/<str:dispute_id>", disputes.DisputeDetailApi.as_view(), name="dispute"),
+    path(
+        "disputes/<str:dispute_id>/withdraw",
+        disputes.DisputeWithdrawApi.as_view(),
+        name="dispute-withdraw",
     ),
     path("vendors", payments.VendorListUpsertApi.as_view(), name="vendors"),
     path("vendors/bulk", payments.VendorBulkApi.as_view(), name="vendors-bulk"),

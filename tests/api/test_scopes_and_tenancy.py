@@ -16,15 +16,21 @@ from fintech.api.permissions import declared_scopes
 from fintech.api.scopes import ALL_SCOPES
 from fintech.beneficiaries.models import Beneficiary
 from fintech.core.services import Actor
+from fintech.disputes.services import dispute_open
 from fintech.payments.models import ApprovalPolicy
 from fintech.payments.services.requests import payment_batch_create
 from fintech.payments.services.vendors import vendor_upsert
 from fintech.payments.validation import PaymentRequestInput
 from fintech.quotes.services import quote_create
 from fintech.transfers.models import Transfer
-from fintech.transfers.services import transfer_create
+from fintech.transfers.services import (
+    transfer_complete,
+    transfer_create,
+    transfer_fund,
+    transfer_submit,
+)
 from tests.api.conftest import api_for, fund_wallet, issue_client
-from tests.builders import build_beneficiary, build_profile
+from tests.builders import build_beneficiary, build_profile, build_wallet_funding
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +71,11 @@ ENDPOINTS: list[tuple[str, str, str]] = [
     ("GET", "/payment-request-batches/{batch}", scopes.PAYMENTS_REQUEST),
     ("GET", "/payment-request-batches/{batch}/pain002", scopes.PAYMENTS_REQUEST),
     ("GET", "/cash-position", scopes.CASH_READ),
+    # Disputes (fintech/api/views/disputes.py): one scope to open and follow them
+    ("GET", "/disputes", scopes.DISPUTES_WRITE),
+    ("POST", "/disputes", scopes.DISPUTES_WRITE),
+    ("GET", "/disputes/{dispute}", scopes.DISPUTES_WRITE),
+    ("POST", "/disputes/{dispute}/withdraw", scopes.DISPUTES_WRITE),
 ]  # fmt: skip
 
 ACTOR = Actor.system("test-data")
@@ -78,6 +89,7 @@ class Business:
     vendor: str
     request: int
     batch: int
+    dispute: int
 
     def path(self, template: str) -> str:
         return template.format(
@@ -87,6 +99,7 @@ class Business:
             vendor=self.vendor,
             request=self.request,
             batch=self.batch,
+            dispute=self.dispute,
         )
 
 
@@ -127,6 +140,15 @@ def business_data(profile) -> Business:
             )
         ],
     )  # fmt: skip
+    # A paid-out transfer with a dispute open on it (the disputes endpoints' ids).
+    build_wallet_funding(profile=profile, currency="GBP", amount_minor=10_000)
+    paid = transfer_create(
+        actor=ACTOR, profile=profile, quote_id=quote().pk, beneficiary_id=beneficiary.pk,
+        customer_transaction_id="INV-DISPUTED",
+    )  # fmt: skip
+    for step in (transfer_fund, transfer_submit, transfer_complete):
+        step(actor=ACTOR, transfer_id=paid.pk)
+    dispute = dispute_open(actor=ACTOR, profile=profile, transfer_id=paid.pk, reason="duplicate")
     return Business(
         quote=str(quote().pk),
         beneficiary=beneficiary.pk,
@@ -134,6 +156,7 @@ def business_data(profile) -> Business:
         vendor="V-1",
         request=batch.requests[0].pk,
         batch=batch.batch.pk,
+        dispute=dispute.pk,
     )
 
 
@@ -182,6 +205,7 @@ def test_the_matrix_covers_every_endpoint() -> None:
             ("{vendor}", "<str:erp_vendor_id>"),
             ("{request}", "<str:request_id>"),
             ("{batch}", "<str:batch_id>"),
+            ("{dispute}", "<str:dispute_id>"),
         ):
             path = path.replace(name, converter)
         return path
@@ -244,6 +268,7 @@ def test_another_business_data_never_shows_in_lists_or_reads(client, alice, caro
     carol_api = api_for(client, issue_client(carol))
     assert json.loads(carol_api.get("/profile").content)["id"] == carol.pk
     assert json.loads(carol_api.get("/transfers").content)["results"] == []
+    assert json.loads(carol_api.get("/disputes").content)["results"] == []
     assert json.loads(carol_api.get("/beneficiaries").content)["results"] == []
     assert json.loads(carol_api.get("/balances").content)["results"] == []
     statement = json.loads(carol_api.get("/ledger/statement", {"currency": "GBP"}).content)

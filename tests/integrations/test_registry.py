@@ -85,6 +85,7 @@ def test_the_scanner_runs_every_package_scan_in_order() -> None:
         "sandbox_crm_webhooks",
         "payment_request_expiry",
         "payment_file_intake",
+        "dispute_deadlines",
     ]
 
 
