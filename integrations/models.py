@@ -249,6 +249,32 @@ class PayoutInstruction(PartnerRequest):
         return f"{self.partner} payout of {self.transfer_reference} ({self.status})"
 
 
+class PayoutRecall(PartnerRequest):
+    """Our recall (or trace) request for a disputed payout: one per dispute and partner. The
+    partner's answer arrives as a webhook and puts the dispute under review."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending submission"
+        SENT = "sent", "Sent, waiting for the partner's answer"
+        ANSWERED = "answered", "Answered"
+        ERROR = "error", "Refused by the partner (permanent)"
+
+    partner = models.CharField(max_length=50)
+    dispute_id = models.BigIntegerField()
+    transfer_reference = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    answer = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "dispute_id"], name="payout_recall_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} recall of {self.transfer_reference} ({self.status})"
+
+
 class KycCheck(PartnerRequest):
     """Our side of one identity check at a KYC provider."""
 
@@ -377,6 +403,10 @@ class SandboxPayout(SimulatorStep):
     # Decided when the payout arrives: the statuses it will go through.
     plan = models.JSONField(default=list)
     webhooks_sent = models.PositiveIntegerField(default=0)
+    # A recall or trace asked for by the client (one per payout): its reference and kind.
+    recall_reference = models.CharField(max_length=100, blank=True)
+    recall_type = models.CharField(max_length=10, blank=True)
+    recall_reason = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -101,7 +101,13 @@ PROVIDERS: dict[str, Provider] = {
         name="payout-sandbox",
         secret_setting="PAYOUT_SANDBOX_WEBHOOK_SECRET",  # noqa: S106 (a setting name)
         event_types=frozenset(
-            {"payout.accepted", "payout.sent", "payout.failed", "payout.returned"}
+            {
+                "payout.accepted",
+                "payout.sent",
+                "payout.failed",
+                "payout.returned",
+                "payout.recall_answered",
+            }
         ),
         handler_path="integrations.connectors.payout.sandbox.handlers:on_partner_webhook",
     ),

@@ -10,6 +10,10 @@ GET /sandbox/payout-partner/settlement-report?date=&currency= is the day's settl
 (JSON, or `&format=csv` as a file): each payout with our reference, status, amount and fee.
 Steer it by the beneficiary's name: containing "fail" fails, containing "return" is returned
 after being sent; otherwise PAYOUT_SANDBOX_FAILURE_PERCENT of payouts fail at random.
+POST /sandbox/payout-partner/recalls asks for a sent payout back (a recall) or for its trace:
+validated (the payout exists and was sent, one recall per payout, the same recall_reference
+answers the same), then answered by a `payout.recall_answered` webhook one step later: the
+money "recovered", or "refused" when the beneficiary's name contains "keep".
 """
 
 from __future__ import annotations
@@ -141,6 +145,85 @@ def payout_get(request: HttpRequest, payout_id: str) -> JsonResponse:
     return JsonResponse(as_json(payout))
 
 
+RECALL_TYPES = ("recall", "trace")
+RECALL_REASONS = ("not_received", "wrong_amount", "unauthorised", "duplicate")
+RECALL_STEP = "recall_answered"  # a plan step that answers the recall; the status stays
+
+
+def _validated_recall(data: dict[str, Any]) -> dict[str, Any] | str:
+    reference = data.get("recall_reference")
+    if not isinstance(reference, str) or not 0 < len(reference) <= 100:
+        return "recall_reference must be a string of 1 to 100 characters"
+    if data.get("type") not in RECALL_TYPES:
+        return f"type must be one of {', '.join(RECALL_TYPES)}"
+    if data.get("reason") not in RECALL_REASONS:
+        return f"reason must be one of {', '.join(RECALL_REASONS)}"
+    if not isinstance(data.get("client_reference"), str):
+        return "client_reference must be the payout's client_reference"
+    return {"recall_reference": reference, "recall_type": data["type"],
+            "recall_reason": data["reason"]}  # fmt: skip
+
+
+def recall_as_json(payout: SandboxPayout) -> dict[str, Any]:
+    return {
+        "payout_id": payout.id,
+        "client_reference": payout.client_reference,
+        "recall_reference": payout.recall_reference,
+        "type": payout.recall_type,
+        "reason": payout.recall_reason,
+        "status": "answered" if payout.next_step_at is None else "pending",
+    }
+
+
+@csrf_exempt
+@require_POST
+def payout_recall(request: HttpRequest) -> JsonResponse:
+    if not authorized(request, settings.PAYOUT_SANDBOX_API_KEY):
+        return error(401, "unauthorized", "a valid API key is required")
+    data = json_body(request)
+    if data is None:
+        return error(400, "invalid_json", "the body must be a JSON object")
+    fields = _validated_recall(data)
+    if isinstance(fields, str):
+        return error(422, "invalid_request", fields)
+    with transaction.atomic():
+        # Locked: a recall retried concurrently is answered once, as the first.
+        payout = (
+            SandboxPayout.objects.select_for_update()
+            .filter(client_reference=data["client_reference"])
+            .first()
+        )
+        if payout is None:
+            return error(404, "not_found", "no payout with this client_reference")
+        if payout.recall_reference:
+            if payout.recall_reference == fields["recall_reference"]:
+                return JsonResponse(recall_as_json(payout), status=200)
+            return error(409, "recall_exists", "this payout already has a recall")
+        if payout.status != SandboxPayout.Status.SENT or payout.next_step_at is not None:
+            return error(409, "not_recallable", f"the payout is {payout.status}, not sent")
+        for name, value in fields.items():
+            setattr(payout, name, value)
+        payout.plan = [*payout.plan, RECALL_STEP]
+        for name, value in step_fields(
+            delay_seconds=settings.PAYOUT_SANDBOX_LATENCY_SECONDS
+        ).items():
+            setattr(payout, name, value)
+        payout.save()
+        _publish(payout.id)
+    return JsonResponse(recall_as_json(payout), status=201)
+
+
+def _recall_answer(payout: SandboxPayout) -> dict[str, Any]:
+    refused = "keep" in payout.beneficiary_name.lower()
+    return {
+        "recall_reference": payout.recall_reference,
+        "type": payout.recall_type,
+        "outcome": "refused" if refused else "recovered",
+        "message": "sandbox: the beneficiary's bank "
+        + ("refused to return the funds" if refused else "returned the funds"),
+    }
+
+
 def payout_advance(*, payout_id: str) -> str:
     """Send the payout's next status if it is due and nobody else is on it.
 
@@ -161,11 +244,15 @@ def payout_advance(*, payout_id: str) -> str:
         "amount": payout.amount,
         "currency": payout.currency,
     }
-    if status in ("failed", "returned"):
+    if status == RECALL_STEP:
+        data.update(_recall_answer(payout), status=payout.status)
+    elif status in ("failed", "returned"):
         data["failure_code"] = "account_closed" if status == "returned" else "invalid_account"
         data["failure_message"] = f"sandbox: the beneficiary's bank {status} the payout"
     # Stable per step: a resend after a lost acknowledgement is a duplicate for the receiver.
     event = partner_event(event_id=f"evt_{payout.id}_{step}", type=f"payout.{status}", data=data)
+    # A recall's answer leaves the payout's own status as it was.
+    new_status = payout.status if status == RECALL_STEP else status
     if not send_signed(
         url=payout.callback_url, secret=settings.PAYOUT_SANDBOX_WEBHOOK_SECRET, event=event
     ):
@@ -178,7 +265,7 @@ def payout_advance(*, payout_id: str) -> str:
     # callback) cannot make a second worker's copy count the step twice.
     SandboxPayout.objects.filter(pk=payout.id, webhooks_sent=step).update(
         webhooks_sent=step + 1,
-        status=status,
+        status=new_status,
         **(
             step_fields(delay_seconds=delay)
             if more

@@ -8,6 +8,7 @@ app_name = "sandbox"
 
 urlpatterns = [
     path("payout-partner/payouts", payout.payout_create, name="payout-create"),
+    path("payout-partner/recalls", payout.payout_recall, name="payout-recall"),
     path(
         "payout-partner/settlement-report",
         payout.payout_settlement_report,

@@ -9,9 +9,10 @@ def register() -> None:
     from integrations import registry
     from integrations.connectors.payout.sandbox import (
         handlers,
+        recalls,
         tasks,  # noqa: F401  (the Celery task)
     )
-    from integrations.models import PayoutInstruction
+    from integrations.models import PayoutInstruction, PayoutRecall
 
     registry.register(
         "transfer.submitted",
@@ -20,6 +21,15 @@ def register() -> None:
     )
     registry.register_due_scan(
         "payouts", task=handlers.SUBMIT_TASK, model=PayoutInstruction, due=handlers.payouts_due
+    )
+    # Disputed payouts: our recall or trace request, and the partner's answer (recalls.py).
+    registry.register(
+        "dispute.opened",
+        recalls.on_dispute_opened,
+        enabled=lambda: settings.PAYOUT_CONNECTOR == "sandbox",
+    )
+    registry.register_due_scan(
+        "payout_recalls", task=recalls.RECALL_TASK, model=PayoutRecall, due=recalls.recalls_due
     )
     # Its settlement report, for reconciliation's nightly run, under the name the ledger gives
     # this partner (its accounts are payout:<that name>:<CCY>), not the connector's own.

@@ -31,6 +31,13 @@ class PayoutSandboxClient(PartnerClient):
             idempotency_key=str(instruction["client_reference"]),
         )
 
+    def recall_create(self, recall: dict[str, Any]) -> dict[str, Any]:
+        """Ask for a sent payout back (or its trace); the recall reference makes a retry
+        return the same recall."""
+        return self.request(
+            "POST", "recalls", json=recall, idempotency_key=str(recall["recall_reference"])
+        )
+
     def payout_get(self, payout_id: str) -> dict[str, Any]:
         return self.request("GET", f"payouts/{payout_id}")
 

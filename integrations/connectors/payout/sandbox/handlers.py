@@ -152,6 +152,10 @@ def _apply_to_transfer(status: str, transfer_id: int, reason: str) -> str:
 
 
 def on_partner_webhook(row: InboundWebhook, event: ParsedEvent) -> Outcome:
+    if event.type == mapping.RECALL_ANSWERED:
+        from integrations.connectors.payout.sandbox.recalls import on_recall_answered
+
+        return on_recall_answered(row, event)
     reference = str(event.data.get("client_reference", ""))
     payout_id = str(event.data.get("payout_id", ""))
     status = mapping.STATUS_BY_EVENT[event.type]

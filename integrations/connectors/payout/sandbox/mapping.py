@@ -32,3 +32,20 @@ def failure_reason(data: dict[str, Any]) -> str:
     code = str(data.get("failure_code") or "unknown")
     message = str(data.get("failure_message") or "no reason given")
     return f"payout partner: {code}: {message}"[:2000]
+
+
+# Their webhook type answering a recall or trace we asked for (integrations/.../recalls.py).
+RECALL_ANSWERED = "payout.recall_answered"
+
+
+def recall_request(*, dispute_payload: dict[str, Any]) -> dict[str, Any]:
+    """Our dispute.opened payload -> their recall body. "Not received" asks where the money
+    is (a trace); every other reason asks for it back (a recall)."""
+    reason = dispute_payload["reason"]
+    return {
+        "client_reference": dispute_payload["transfer_reference"],
+        "recall_reference": f"dispute-{dispute_payload['id']}",
+        "type": "trace" if reason == "not_received" else "recall",
+        "reason": reason,
+        "callback_url": f"{settings.FINTECH_BASE_URL}/webhooks/payout-sandbox/",
+    }
