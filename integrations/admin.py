@@ -23,12 +23,14 @@ from fintech.core.services import Actor
 from fintech.customers.admin_helpers import action_with_reason
 from integrations.connectors.kyc.sandbox.handlers import kyc_check_retry
 from integrations.connectors.payout.sandbox.handlers import payout_retry
+from integrations.connectors.payout.sandbox.recalls import recall_retry
 from integrations.inbound.services import inbound_reprocess
 from integrations.models import (
     InboundWebhook,
     IntegrationHealth,
     KycCheck,
     PayoutInstruction,
+    PayoutRecall,
     SandboxKycCheck,
     SandboxPayout,
     WebhookAttempt,
@@ -405,6 +407,20 @@ class PayoutInstructionAdmin(PartnerRetryMixin, ReadOnlyMixin, admin.ModelAdmin)
 
     def retry_service(self, actor: Actor, obj: PayoutInstruction, reason: str) -> object:
         return payout_retry(actor=actor, instruction_id=obj.pk, reason=reason)
+
+
+@admin.register(PayoutRecall)
+class PayoutRecallAdmin(PartnerRetryMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Our recall/trace requests for disputed payouts, and the partner's answers."""
+
+    list_display = ["created_at", "partner", "dispute_id", "transfer_reference", "external_id",
+                    "status", "attempts", "last_error"]  # fmt: skip
+    list_filter = ["status", "partner"]
+    search_fields = ["=transfer_reference", "=external_id", "=dispute_id"]
+    actions = ["retry_at_partner"]
+
+    def retry_service(self, actor: Actor, obj: PayoutRecall, reason: str) -> object:
+        return recall_retry(actor=actor, recall_id=obj.pk, reason=reason)
 
 
 @admin.register(KycCheck)

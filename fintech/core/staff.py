@@ -18,6 +18,7 @@ VIEW_CUSTOMERS = [
     "quotes.view_*",
     "transfers.view_*",
     "payments.view_*",
+    "disputes.view_*",
 ]
 
 # ERP payments (fintech/payments): release, reject or cancel requests held for review, and take
@@ -101,6 +102,8 @@ STAFF_ROLES: dict[str, list[str]] = {
         *VIEW_CUSTOMERS,
         "transfers.change_transfer",
         "transfers.transition_transfer",
+        # Disputes: ask for evidence, review, decide (a lost one refunds the transfer).
+        "disputes.decide_dispute",
         "ledger.view_*",
         "core.view_auditevent",
         "core.view_outboxevent",

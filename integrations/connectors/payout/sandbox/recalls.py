@@ -23,6 +23,7 @@ from fintech.disputes.services import dispute_review
 from integrations import claims
 from integrations.connectors.payout.sandbox import mapping
 from integrations.connectors.payout.sandbox.client import PARTNER, PayoutSandboxClient
+from integrations.connectors.retry import partner_request_retry
 from integrations.errors import PermanentError, TransientError
 from integrations.inbound.providers import Outcome, ParsedEvent
 from integrations.models import InboundWebhook, PayoutRecall
@@ -82,6 +83,15 @@ def recall_submit(*, recall_id: int) -> str:
         PayoutRecall, recall.pk, external_id=str(answer.get("payout_id", ""))[:100], last_error=""
     )
     return "sent"
+
+
+def recall_retry(*, actor: Actor, recall_id: int, reason: str) -> PayoutRecall:
+    """An operator's retry of a recall the partner refused (status `error`)."""
+    row = partner_request_retry(
+        actor=actor, model=PayoutRecall, pk=recall_id, reason=reason, task=RECALL_TASK
+    )
+    assert isinstance(row, PayoutRecall)
+    return row
 
 
 def recalls_due() -> list[int]:
