@@ -813,6 +813,7 @@ class ExceptionItem(models.Model):
         RECON_MISMATCH = "recon_mismatch", "Reconciliation mismatch"
         CONNECTION = "connection", "Reconnect required (token refresh failed)"
         DEAD_LETTER = "dead_letter", "Dead letter"
+        DISPUTE_DUE = "dispute_due", "Dispute past its deadline"
 
     class Severity(models.IntegerChoices):
         LOW = 1, "Low"

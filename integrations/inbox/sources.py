@@ -31,6 +31,7 @@ from django.urls import NoReverseMatch, reverse
 
 from fintech.compliance.models import ComplianceStatus
 from fintech.core.models import DeadLetter
+from fintech.disputes.models import Dispute
 from fintech.payments.models import PaymentRequest
 from fintech.transfers.models import Transfer
 from integrations.models import ExceptionItem, InboundWebhook, WebhookDelivery
@@ -220,6 +221,21 @@ def payments_held(now: datetime) -> QuerySet[Any]:
     )
 
 
+def disputes_due(now: datetime) -> QuerySet[Any]:
+    """An open dispute waiting on us past its deadline (one waiting for the customer's
+    evidence is withdrawn by the deadline scan instead)."""
+    waiting_on_us = [Dispute.State.OPENED, Dispute.State.UNDER_REVIEW]
+    return _items(
+        Dispute.objects.filter(state__in=waiting_on_us, respond_by__lte=now),
+        # The state is part of the identity: overdue again under review is a new problem.
+        sid=Concat(_sid(), Value(":"), "state", output_field=CharField()),
+        severity=SEV.HIGH,
+        title=_text("Dispute ", _sid(), " on ", F("transfer__reference"), " ", F("state"),
+                    " past its deadline"),
+        since=F("respond_by"),
+    )  # fmt: skip
+
+
 def recon_mismatches(now: datetime) -> QuerySet[Any]:
     working = [Mismatch.State.OPEN, Mismatch.State.INVESTIGATING]
     return _items(
@@ -283,6 +299,9 @@ SOURCES: dict[str, Source] = {
                connections, "", "Reconnect"),
         Source(S.DEAD_LETTER, ("core.view_deadletter",), dead_letters,
                "admin:core_deadletter_change", "Handle it, then mark resolved with a note"),
+        Source(S.DISPUTE_DUE, ("disputes.view_dispute",), disputes_due,
+               "admin:disputes_dispute_change", "Ask for evidence, review or decide",
+               url_args=lambda sid: [sid.partition(":")[0]]),
     ]
 }  # fmt: skip
 
