@@ -88,6 +88,8 @@ def test_a_refunded_transfer_is_a_422_naming_the_field(alice_api, completed):
     assert fields[0]["code"] == "already_refunded"
     assert not Dispute.objects.exists()
     assert held() == 0
+    documented = alice_api.get("/problems/dispute_not_allowed")
+    assert json.loads(documented.content)["status"] == 422
 
 
 def test_past_the_window_is_a_422(alice_api, completed, settings):
