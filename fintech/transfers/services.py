@@ -199,7 +199,8 @@ def transfer_create(
             f"beneficiary {beneficiary_id} not found",
             fields=[FieldError("beneficiary_id", "not_found", "no such beneficiary")],
         )
-    screening_hold_check(profile_id=profile.pk, beneficiary_id=beneficiary.pk)
+    if inputs.screening_held:  # read with the inputs; the check reads the hits for its message
+        screening_hold_check(profile_id=profile.pk, beneficiary_id=beneficiary.pk)
     with pghistory.context(actor=actor.label, request_id=actor.request_id):
         if quote.is_expired():
             raise QuoteExpired(
