@@ -63,6 +63,22 @@ def test_support_sees_neither_hits_nor_their_history(client, hit) -> None:
     assert (
         client.get(reverse("admin:compliance_sanctionslistversion_changelist")).status_code == 200
     )
+    # Nor the audit rows that say why: the trail and its CSV export leave them out.
+    trail = reverse("admin:core_auditevent_changelist")
+    assert AuditEvent.objects.filter(action="screening.hit_opened").exists()
+    page = client.get(trail)
+    assert page.status_code == 200
+    assert b"screening.hit_opened" not in page.content
+    export = client.get(reverse("admin:core_auditevent_export"))
+    assert export.status_code == 200
+    assert "screening." not in b"".join(export.streaming_content).decode()
+
+
+def test_compliance_sees_the_hits_history_in_the_audit_trail(client, hit) -> None:
+    client.force_login(staff("carla", "compliance"))
+    page = client.get(reverse("admin:core_auditevent_changelist"))
+    assert page.status_code == 200
+    assert b"screening.hit_opened" in page.content
 
 
 def test_list_versions_are_read_only(client, ops, hit) -> None:
