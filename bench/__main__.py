@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench.reconciliation_nightly",
     "bench.quickbooks_sync",
     "bench.erp_pain001",
+    "bench.sanctions_match",
     "bench.dashboard",
 ]
 

@@ -854,6 +854,10 @@ ERP_SCREENING_HOOKS: list[str] = ["fintech.payments.screening.keyword_screen"]
 ERP_SCREENING_KEYWORDS: list[str] = [
     w.strip() for w in env_str("ERP_SCREENING_KEYWORDS", "").split(",") if w.strip()
 ]
+# Sanctions screening (fintech/compliance/screening): a name pair scoring at least this
+# (0-100, rapidfuzz token ratios over transliterated, normalised names) is a hit, unless date
+# of birth or country, known on both sides, disagree.
+SANCTIONS_MATCH_THRESHOLD = env_int("SANCTIONS_MATCH_THRESHOLD", 88, minimum=50)
 # Most items in one JSON batch.
 ERP_BATCH_MAX_ITEMS = env_int("ERP_BATCH_MAX_ITEMS", 2000, minimum=1)
 

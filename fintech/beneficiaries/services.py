@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.validators import beneficiary_input_clean
+from fintech.compliance.screening.services import beneficiary_screen
 from fintech.core.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
@@ -57,6 +58,9 @@ def beneficiary_create(
         data={**_event_payload(beneficiary), "masked_details": beneficiary.masked_details},
     )
     event_emit(type="beneficiary.added", profile_id=profile.pk, payload=_event_payload(beneficiary))
+    # Screened in this transaction; holder names never change (a correction is a new
+    # beneficiary), so creation is the only screening besides a list reload's.
+    beneficiary_screen(actor=actor, beneficiary=beneficiary)
     return beneficiary
 
 

@@ -18,7 +18,13 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from fintech.compliance import services
-from fintech.compliance.models import ComplianceStatus
+from fintech.compliance.models import (
+    ComplianceStatus,
+    SanctionsEntry,
+    SanctionsListVersion,
+    ScreeningHit,
+)
+from fintech.compliance.screening import services as screening
 from fintech.core.models import AuditEvent
 from fintech.core.services import Actor
 from fintech.customers.admin_helpers import action_with_reason
@@ -167,3 +173,115 @@ class ComplianceStatusAdmin(admin.ModelAdmin):
             "<table><tr><th>when</th><th>action</th><th>who</th><th>reason</th></tr>{}</table>",
             rows,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sanctions screening. Lists and entries are read-only (loaded by `sanctions_load`); hits are
+# decided by the actions, which need a note. Support and finance do not see hits at all
+# (fintech/core/staff.py): a hold's reason is for compliance only.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SanctionsListVersion)
+class SanctionsListVersionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "published",
+        "entries_total",
+        "entries_added",
+        "entries_changed",
+        "entries_removed",
+        "loaded_by",
+        "loaded_at",
+        "rescreened_at",
+    ]
+    list_filter = ["source"]
+    search_fields = ["filename", "checksum", "loaded_by"]
+
+
+@admin.register(SanctionsEntry)
+class SanctionsEntryAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "birth_dates", "countries", "is_active", "changed_in"]
+    list_select_related = ["changed_in"]
+    list_filter = ["source", "kind", "is_active"]
+    search_fields = ["external_id", "names"]
+
+
+def _hit_decision(
+    name: str, *, title: str, service: Callable[..., ScreeningHit], done: str
+) -> Callable[[Any, HttpRequest, QuerySet[ScreeningHit]], TemplateResponse | None]:
+    def run(
+        modeladmin: ScreeningHitAdmin, request: HttpRequest, queryset: QuerySet[ScreeningHit]
+    ) -> TemplateResponse | None:
+        def apply(actor: Actor, hit: ScreeningHit, note: str) -> object:
+            return service(actor=actor, hit=hit, note=note)
+
+        return action_with_reason(
+            modeladmin,
+            request,
+            queryset,
+            action=name,
+            title=title,
+            reason_required=True,
+            apply=apply,
+            done=done,
+            label=lambda hit: f"hit {hit.pk} ({hit.subject_name} ~ {hit.matched_name})",
+        )
+
+    run.__name__ = name
+    return admin.action(description=f"{title} (note required)", permissions=["change"])(run)
+
+
+@admin.register(ScreeningHit)
+class ScreeningHitAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "status",
+        "subject_type",
+        "subject_id",
+        "profile",
+        "subject_name",
+        "matched_name",
+        "score",
+        "entry",
+        "created_at",
+        "decided_by",
+    ]
+    list_select_related = ["profile", "entry"]
+    list_filter = ["status", "subject_type", "entry__source"]
+    search_fields = ["subject_name", "matched_name", "profile__legal_name", "entry__external_id"]
+    readonly_fields = [f.name for f in ScreeningHit._meta.fields]
+    actions = [
+        _hit_decision(
+            "clear",
+            title="Clear as a false positive",
+            service=screening.screening_hit_clear,
+            done="cleared",
+        ),
+        _hit_decision(
+            "confirm",
+            title="Confirm the match",
+            service=screening.screening_hit_confirm,
+            done="confirmed",
+        ),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # raised only by screening
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Decisions go through the actions (audited, with a note); the page is read-only.
+        return False if obj is not None else super().has_change_permission(request)

@@ -100,3 +100,136 @@ class ComplianceStatus(ConcurrentTransitionMixin, models.Model):
     def clear_review(self) -> None:
         self.review_required = False
         self.review_reason = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Sanctions screening (issue 19, part 1). Lists are loaded from files as versions
+# (screening/loading.py); subjects (profiles, members, beneficiaries) are matched against
+# their entries (screening/matching.py); a match is a ScreeningHit that holds its subject.
+
+
+class SanctionsSource(models.TextChoices):
+    OFAC = "ofac", "OFAC SDN"
+    UN = "un", "UN consolidated list"
+    OPENSANCTIONS = "opensanctions", "OpenSanctions (FollowTheMoney)"
+
+
+class SanctionsListVersion(models.Model):
+    """One load of one list file. Entries carry the versions that added, changed and removed
+    them; `rescreen_due_at` is the due-time row the rescreen scan finds (tasks.py)."""
+
+    source = models.CharField(max_length=20, choices=SanctionsSource.choices)
+    number = models.PositiveIntegerField(help_text="1, 2, ... per source")
+    published = models.CharField(
+        max_length=64, blank=True, help_text="the publisher's date or label, when the file has one"
+    )
+    filename = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file")
+    entries_total = models.PositiveIntegerField(default=0)
+    entries_added = models.PositiveIntegerField(default=0)
+    entries_changed = models.PositiveIntegerField(default=0)
+    entries_removed = models.PositiveIntegerField(default=0)
+    loaded_by = models.CharField(max_length=200)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+    rescreen_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    rescreened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-loaded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "number"], name="sanctions_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} v{self.number}"
+
+
+class SanctionsEntry(models.Model):
+    """A listed person or entity, as of the last version that carried it."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        ENTITY = "entity", "Entity"
+
+    source = models.CharField(max_length=20, choices=SanctionsSource.choices)
+    external_id = models.CharField(max_length=200, help_text="the list's own id (uid, DATAID, id)")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The primary name first, then aliases, as published; `names_normalised` in the same order.
+    names = models.JSONField(default=list)
+    names_normalised = models.JSONField(default=list)
+    birth_dates = models.JSONField(default=list, help_text='"YYYY" or "YYYY-MM-DD"')
+    countries = models.JSONField(default=list, help_text="ISO 3166-1 alpha-2, upper case")
+    # SHA-256 of the fields above: a cleared hit stays cleared until this changes.
+    content_hash = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True, db_index=True)
+    added_in = models.ForeignKey(SanctionsListVersion, on_delete=models.PROTECT, related_name="+")
+    changed_in = models.ForeignKey(SanctionsListVersion, on_delete=models.PROTECT, related_name="+")
+    removed_in = models.ForeignKey(
+        SanctionsListVersion, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["source", "external_id"]
+        verbose_name_plural = "sanctions entries"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="sanctions_entry_unique")
+        ]
+
+    def __str__(self) -> str:
+        name = self.names[0] if self.names else "?"
+        return f"{name} ({self.get_source_display()} {self.external_id})"
+
+
+HOLDING_HIT_STATES = ("open", "confirmed")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
+class ScreeningHit(models.Model):
+    """A subject's name matched a list entry. Open and confirmed hits hold the subject (no
+    transfer to a held beneficiary, none from a held profile); a cleared hit remembers the
+    entry's content hash and the same pair is not raised again until the entry changes."""
+
+    class SubjectType(models.TextChoices):
+        PROFILE = "profile", "Profile"
+        MEMBER = "member", "Member of a profile"
+        BENEFICIARY = "beneficiary", "Beneficiary"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLEARED = "cleared", "Cleared (false positive)"
+        CONFIRMED = "confirmed", "Confirmed match"
+
+    subject_type = models.CharField(max_length=12, choices=SubjectType.choices)
+    subject_id = models.BigIntegerField(help_text="Profile, Membership or Beneficiary id")
+    # The profile the subject belongs to: whose transfers a profile or member hit holds.
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="screening_hits")
+    entry = models.ForeignKey(SanctionsEntry, on_delete=models.PROTECT, related_name="hits")
+    version = models.ForeignKey(SanctionsListVersion, on_delete=models.PROTECT, related_name="+")
+    entry_hash = models.CharField(max_length=64, help_text="the entry's content hash when raised")
+    score = models.PositiveSmallIntegerField()
+    subject_name = models.CharField(max_length=200)
+    matched_name = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="screeninghit_subject")]
+        constraints = [
+            # One live hit per subject and entry: a rescreen racing a create cannot raise twice.
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "entry"],
+                condition=models.Q(status__in=HOLDING_HIT_STATES),
+                name="screeninghit_one_live_per_entry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.subject_id} ~ {self.matched_name} ({self.score})"

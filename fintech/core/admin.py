@@ -25,6 +25,7 @@ from django.utils.http import urlencode
 from fintech.core.audit_export import (
     ExportRefused,
     audit_events_for_export,
+    audit_events_visible,
     audit_export_csv,
     audit_export_filters,
     audit_export_record,
@@ -268,6 +269,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in self.EXACT_LOOKUPS or super().lookup_allowed(lookup, value, request)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return audit_events_visible(super().get_queryset(request), request.user)
+
     # The CSV export takes the exact actor and object filters the list has; its range
     # (since/until) is its own (the list knows no such parameters).
     EXPORT_FILTERS = ("actor_label", "target_type", "target_id")
@@ -309,7 +313,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(f"{changelist}?{urlencode(back)}" if back else changelist)
         audit_export_record(actor=actor_for_request(request), filters=filters)
         response = StreamingHttpResponse(
-            audit_export_csv(audit_events_for_export(filters)), content_type="text/csv"
+            audit_export_csv(audit_events_for_export(filters, user=request.user)),
+            content_type="text/csv",
         )
         name = f"audit-{filters.since:%Y%m%dT%H%M}-{filters.until:%Y%m%dT%H%M}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -116,10 +117,30 @@ def audit_export_filters(params: Mapping[str, str], *, now: datetime) -> AuditEx
     )
 
 
-def audit_events_for_export(filters: AuditExportFilters) -> Iterator[tuple[Any, ...]]:
-    """The rows in time order, read through a server-side cursor CHUNK_SIZE rows at a time."""
-    queryset = AuditEvent.objects.filter(
-        occurred_at__gte=filters.since, occurred_at__lt=filters.until
+# Audit actions whose rows say why (a screening hit's decision and its note): shown only to
+# staff holding the permission. Registered by the app that owns them (its AppConfig.ready).
+_RESTRICTED_ACTIONS: dict[str, str] = {}
+
+
+def audit_restrict(*, action_prefix: str, permission: str) -> None:
+    """Rows whose action starts with `action_prefix` only for staff with `permission`."""
+    _RESTRICTED_ACTIONS[action_prefix] = permission
+
+
+def audit_events_visible(queryset: QuerySet[AuditEvent], user: Any) -> QuerySet[AuditEvent]:
+    """`queryset` without the rows `user` may not read (see audit_restrict)."""
+    for prefix, permission in _RESTRICTED_ACTIONS.items():
+        if not user.has_perm(permission):
+            queryset = queryset.exclude(action__startswith=prefix)
+    return queryset
+
+
+def audit_events_for_export(filters: AuditExportFilters, *, user: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows `user` may read, in time order, through a server-side cursor CHUNK_SIZE rows
+    at a time."""
+    queryset = audit_events_visible(
+        AuditEvent.objects.filter(occurred_at__gte=filters.since, occurred_at__lt=filters.until),
+        user,
     )
     if filters.actor_label:
         queryset = queryset.filter(actor_label=filters.actor_label)

@@ -7,7 +7,9 @@ nothing twice.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.services import beneficiary_create
+from fintech.compliance.screening.services import sanctions_list_load
 from fintech.compliance.services import (
     compliance_flag_review,
     compliance_reject,
@@ -215,6 +218,43 @@ def _transfer(profile: Profile, spec: tuple[str, str, str, str, list[str]]) -> b
     return True
 
 
+# A two-entry list in the OFAC SDN format, so the sanctions screens have a version, entries
+# and (through Nordlicht's supplier below) an open hit.
+DEMO_SDN = """<?xml version="1.0" standalone="yes"?>
+<sdnList xmlns="http://tempuri.org/sdnList.xsd">
+  <publshInformation><Publish_Date>12/01/2026</Publish_Date></publshInformation>
+  <sdnEntry><uid>990001</uid><lastName>BLUE HORIZON GENERAL TRADING LLC</lastName>
+    <sdnType>Entity</sdnType>
+    <akaList><aka><uid>990101</uid><lastName>BLUE HORIZON TRADING FZE</lastName></aka></akaList>
+    <addressList><address><uid>990201</uid><country>United Arab Emirates</country></address>
+    </addressList></sdnEntry>
+  <sdnEntry><uid>990002</uid><firstName>Ivan</firstName><lastName>PETROV</lastName>
+    <sdnType>Individual</sdnType>
+    <dateOfBirthList><dateOfBirthItem><uid>990301</uid><dateOfBirth>12 Mar 1965</dateOfBirth>
+    </dateOfBirthItem></dateOfBirthList></sdnEntry>
+</sdnList>
+"""
+
+
+def _sanctions(nordlicht: Profile) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo_sdn.xml"
+        path.write_text(DEMO_SDN, encoding="utf-8")
+        sanctions_list_load(actor=DEMO, source="ofac", path=path)  # a rerun: same file, no-op
+    holder = "Blue Horizon Trading FZE"
+    if not nordlicht.beneficiaries.filter(holder_name=holder).exists():
+        # Screened on creation: an open hit holds this beneficiary (not the profile).
+        beneficiary_create(
+            actor=DEMO,
+            profile=nordlicht,
+            holder_name=holder,
+            currency="EUR",
+            country="DE",
+            scheme="iban",
+            details={"iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"},
+        )
+
+
 @transaction.atomic
 def demo_data_load() -> dict[str, int]:
     """Create the demo world; returns how many profiles and transfers were new."""
@@ -258,6 +298,7 @@ def demo_data_load() -> dict[str, int]:
             target_amount="2500.00",
         )
         created["quotes"] += 1
+    _sanctions(nordlicht)
     # A row a drain parked (an example: nothing in the demo fails), so its screen has one.
     DeadLetter.objects.get_or_create(
         source="api.request_log",

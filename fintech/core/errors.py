@@ -135,3 +135,12 @@ class ServiceUnavailable(DomainError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+
+
+class ScreeningHold(ComplianceBlocked):
+    """A sanctions screening hit holds the profile or beneficiary: nothing is paid out until a
+    compliance officer decides. The message names the hold, never the list or the match."""
+
+    code = "screening_hold"
+    status = 409
+    title = "On hold by compliance screening"

@@ -82,17 +82,22 @@ RECONCILIATION_CUSTOMER_DATA = [
     "!integrations.*_periodclose",
 ]
 
+# Sanctions screening hits say why a customer is held: compliance only (support sees that a
+# transfer cannot go, from the error, not why).
+SCREENING_HITS_HIDDEN = ["!compliance.*_screeninghit", "!compliance.*_screeninghitevent"]
+
 # The exception inbox (integrations/inbox): every role works it; each sees only the items of
 # sources whose model it may view (integrations/inbox/sources.py).
 INBOX = ["integrations.view_exceptionitem", "integrations.change_exceptionitem"]
 
 STAFF_ROLES: dict[str, list[str]] = {
     # Answers customers: sees their story, changes nothing that moves money.
-    "support": [*VIEW_CUSTOMERS, "core.view_auditevent", *INBOX],
+    "support": [*VIEW_CUSTOMERS, "core.view_auditevent", *INBOX, *SCREENING_HITS_HIDDEN],
     # KYC/AML decisions.
     "compliance": [
         *VIEW_CUSTOMERS,
         "compliance.change_compliancestatus",
+        "compliance.change_screeninghit",
         "core.view_auditevent",
         "pghistory.view_*",
         *INBOX,
@@ -111,6 +116,7 @@ STAFF_ROLES: dict[str, list[str]] = {
         *RECONCILIATION_OPERATE,
         *ERP_OPERATE,
         *INBOX,
+        *SCREENING_HITS_HIDDEN,
     ],
     # Keeps the machinery running: queues, schedules, events; no customer money actions and
     # no customer data (the audit trail names customers, their reasons and addresses).

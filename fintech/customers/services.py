@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from fintech.compliance.models import ComplianceStatus
+from fintech.compliance.screening.services import membership_screen, profile_screen
 from fintech.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
@@ -75,6 +76,8 @@ def profile_create(
             "is_sandbox": profile.is_sandbox,
         },
     )
+    # Screened in this transaction: the profile never exists unscreened (a hit holds it).
+    profile_screen(actor=actor, profile=profile)
     return profile
 
 
@@ -109,6 +112,7 @@ def membership_add(*, actor: Actor, profile: Profile, user: User, role: str) -> 
         profile_id=profile.pk,
         payload={"profile_id": profile.pk, "user_id": user.pk, "role": role},
     )
+    membership_screen(actor=actor, membership=membership)
     return membership
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from fintech.beneficiaries.models import Beneficiary
-from fintech.compliance.models import ComplianceStatus
+from fintech.compliance.models import HOLDING_HIT_STATES, ComplianceStatus, ScreeningHit
 from fintech.core.errors import FieldError, NotFound, ValidationFailed
 from fintech.core.money import validate_currency
 from fintech.core.sql import Part, fetch_one, instances, quoted_table, select_list
@@ -93,6 +93,9 @@ class TransferInputs:
     compliance_state: str | None  # None: the profile has no compliance record
     quote: Quote | None  # None: no such quote, or another profile's
     beneficiary: Beneficiary | None  # None: no such beneficiary, or another profile's
+    # An open or confirmed screening hit on the profile (or a member) or the beneficiary;
+    # the refusal then reads the hits for its message (fintech.compliance.screening).
+    screening_held: bool = False
 
 
 # The bank details are not needed to create a transfer: not read, not decrypted.
@@ -102,13 +105,21 @@ _MAX_ID = 2**63 - 1
 
 @functools.cache
 def _inputs_sql() -> str:
-    # One round trip instead of three ORM queries: this runs on every transfer the API
+    # One round trip instead of four ORM queries: this runs on every transfer the API
     # creates. The quote and beneficiary are joined by primary key only, and their profile is
     # checked in Python (transfer_inputs): with the profile in the join too, a prepared plan
     # made while the tables were small could pick the profile's index and then scan every
-    # quote of the profile on each request.
+    # quote of the profile on each request. The last column says whether a screening hit
+    # holds the profile (or a member) or the beneficiary.
+    hit = ScreeningHit.SubjectType
+    live = ", ".join(f"'{state}'" for state in HOLDING_HIT_STATES)
+    held = (
+        f"EXISTS (SELECT 1 FROM {quoted_table(ScreeningHit)} h WHERE h.status IN ({live}) "  # noqa: S608 (names from _meta)
+        f"AND ((h.profile_id = %s AND h.subject_type IN ('{hit.PROFILE}', '{hit.MEMBER}')) "
+        f"OR (h.subject_type = '{hit.BENEFICIARY}' AND h.subject_id = %s)))"
+    )
     return (
-        f"SELECT {select_list(_INPUT_PARTS)}, c.state FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
+        f"SELECT {select_list(_INPUT_PARTS)}, c.state, {held} FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
         f"LEFT JOIN {quoted_table(Quote)} q ON q.id = %s "
         f"LEFT JOIN {quoted_table(Beneficiary)} b ON b.id = %s "
         f"LEFT JOIN {quoted_table(ComplianceStatus)} c ON c.profile_id = %s"
@@ -131,17 +142,21 @@ def _id_or_none(value: object) -> int | None:
 
 
 def transfer_inputs(*, profile_id: int, quote_id: object, beneficiary_id: object) -> TransferInputs:
-    """The profile's compliance state, and its quote and beneficiary by id (None when missing,
-    malformed or another profile's), as of now, in one query."""
+    """The profile's compliance state, its quote and beneficiary by id (None when missing,
+    malformed or another profile's), and whether a screening hit holds either, as of now, in
+    one query."""
     quote_pk, beneficiary_pk = _uuid_or_none(quote_id), _id_or_none(beneficiary_id)
-    row = fetch_one(_inputs_sql(), [quote_pk, beneficiary_pk, profile_id])
+    row = fetch_one(
+        _inputs_sql(), [profile_id, beneficiary_pk, quote_pk, beneficiary_pk, profile_id]
+    )
     assert row is not None  # FROM (SELECT 1): always one row
     quote, beneficiary = instances(_INPUT_PARTS, row)
     assert quote is None or isinstance(quote, Quote)
     assert beneficiary is None or isinstance(beneficiary, Beneficiary)
     # Another profile's quote or beneficiary reads as missing.
     return TransferInputs(
-        compliance_state=row[-1],
+        compliance_state=row[-2],
+        screening_held=bool(row[-1]),
         quote=quote if quote is not None and quote.profile_id == profile_id else None,
         beneficiary=(
             beneficiary

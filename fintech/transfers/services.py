@@ -17,6 +17,7 @@ import pghistory
 from django_fsm import can_proceed
 
 from fintech.compliance.models import ComplianceStatus
+from fintech.compliance.screening.selectors import screening_hold_check
 from fintech.core.errors import (
     ComplianceBlocked,
     Conflict,
@@ -79,6 +80,10 @@ def _require_verified(profile: Profile, state: str | None) -> None:
             f"profile {profile.pk} cannot create transfers until verified "
             f"(compliance is {state or 'unverified'})"
         )
+
+
+def _require_not_held(transfer: Transfer) -> None:
+    screening_hold_check(profile_id=transfer.profile_id, beneficiary_id=transfer.beneficiary_id)
 
 
 def _validated_customer_transaction_id(value: object) -> str:
@@ -194,6 +199,8 @@ def transfer_create(
             f"beneficiary {beneficiary_id} not found",
             fields=[FieldError("beneficiary_id", "not_found", "no such beneficiary")],
         )
+    if inputs.screening_held:  # read with the inputs; the check reads the hits for its message
+        screening_hold_check(profile_id=profile.pk, beneficiary_id=beneficiary.pk)
     with pghistory.context(actor=actor.label, request_id=actor.request_id):
         if quote.is_expired():
             raise QuoteExpired(
@@ -265,6 +272,7 @@ def _transition(
     post: Callable[[Transfer, str], list[Any]],
     reason_required: bool = False,
     transition_kwargs: dict[str, Any] | None = None,
+    guard: Callable[[Transfer], None] | None = None,
 ) -> Transfer:
     """Lock, check, transition, save, post the step's ledger entries, record the transition,
     audit and emit. One transaction around all of it: a refused posting (InsufficientFunds,
@@ -285,6 +293,8 @@ def _transition(
         except Transfer.DoesNotExist as exc:
             raise NotFound(f"transfer {transfer_id} not found") from exc
         source_state = transfer.state
+        if guard is not None:
+            guard(transfer)
         method = getattr(transfer, action)
         if not can_proceed(method):
             raise TransitionNotAllowed(
@@ -347,6 +357,10 @@ def transfer_submit(*, actor: Actor, transfer_id: int, reason: str = "") -> Tran
         event_type="transfer.submitted",
         reason=reason,
         post=postings.post_submit,
+        # A screening hit placed after the transfer was created stops the payout here (the
+        # money stays funded, for compliance's decision); funding is not refused, since the
+        # customer's money arriving is not a payment to the held party.
+        guard=_require_not_held,
     )
 
 

@@ -237,32 +237,18 @@ def transfers_panel(*, user: User, windows: Windows) -> TransfersPanel:
         per_day[(row["day"], row["state"])] += row["n"]
 
     def figures(state: str, source: str, target: str, f: list[int]) -> TransferFigures:
+        def count(n: int, since: datetime) -> Link:
+            url = _transfers_url(
+                user, since=since, until=windows.tomorrow, state=state, source=source, target=target
+            )
+            return Link(str(n), url)
+
         return TransferFigures(
             state=state,
             state_label=Transfer.State(state).label if state else "all states",
-            today_count=Link(
-                str(f[0]),
-                _transfers_url(
-                    user,
-                    since=windows.today,
-                    until=windows.tomorrow,
-                    state=state,
-                    source=source,
-                    target=target,
-                ),
-            ),
+            today_count=count(f[0], windows.today),
             today_volume=_money(f[1], source),
-            week_count=Link(
-                str(f[2]),
-                _transfers_url(
-                    user,
-                    since=windows.week,
-                    until=windows.tomorrow,
-                    state=state,
-                    source=source,
-                    target=target,
-                ),
-            ),
+            week_count=count(f[2], windows.week),
             week_volume=_money(f[3], source),
         )
 

@@ -502,19 +502,17 @@ class PaymentFileUploadApi(ApiView):
     # about 1,500 payments), or the file itself as the body (PAYMENT_FILE_MAX_BYTES).
     parser_classes = [CheckedJSONParser, RawXmlParser, TextXmlParser]
 
-    class InputSerializer(StrictInputSerializer):
-        file = serializers.CharField(
-            help_text="the pain.001.001.03 or .09 file, base64-encoded (the API's body limit, "
-            "1 MiB by default, bounds it: about 1,500 payments; send a larger file as the body "
-            "itself with Content-Type: application/xml)",
-        )
+    # The query of an XML body; the JSON body takes the same field beside the file.
+    class XmlQuerySerializer(StrictInputSerializer):
         source_currency = CurrencyField(
             required=False, help_text="the wallet currency that pays (default: DbtrAcct/Ccy)"
         )
 
-    class XmlQuerySerializer(StrictInputSerializer):
-        source_currency = CurrencyField(
-            required=False, help_text="the wallet currency that pays (default: DbtrAcct/Ccy)"
+    class InputSerializer(XmlQuerySerializer):
+        file = serializers.CharField(
+            help_text="the pain.001.001.03 or .09 file, base64-encoded (the API's body limit, "
+            "1 MiB by default, bounds it: about 1,500 payments; send a larger file as the body "
+            "itself with Content-Type: application/xml)",
         )
 
     @extend_schema(
