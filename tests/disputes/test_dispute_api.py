@@ -117,3 +117,10 @@ def test_customers_cannot_claim_a_partner_return(alice_api, completed):
     )
     assert response.status_code == 400
     assert not Dispute.objects.exists()
+
+
+@pytest.mark.parametrize("transfer_id", [2**70, 0, "12", None])
+def test_absurd_transfer_ids_are_a_clear_client_error(alice_api, transfer_id):
+    response = alice_api.post("/disputes", {"transfer_id": transfer_id, "reason": "duplicate"})
+    assert 400 <= response.status_code < 500, response.content
+    assert not Dispute.objects.exists()
