@@ -16,11 +16,15 @@ import pytest
 from django.test import Client
 from oauth2_provider.models import Application
 
+from fintech.api.models import ApiRequestLog
+from fintech.api.request_log import KEY as REQUEST_LOG_KEY
 from fintech.api.scopes import ALL_SCOPES
 from fintech.api.services import IssuedClient, api_client_create
+from fintech.core.redis_client import redis_client
 from fintech.core.services import Actor
 from fintech.customers.models import Profile
 from tests.builders import build_beneficiary, build_profile, build_wallet_funding
+from tests.integrations.conftest import redis_server  # noqa: F401 (fixture)
 
 OPS = Actor.system("test-api")
 
@@ -207,3 +211,12 @@ def issue_web_client(profile: Profile, scopes: list[str] | tuple[str, ...] = ALL
         grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris=REDIRECT_URI,
     )
+
+
+@pytest.fixture
+def request_log(redis_server, settings) -> None:  # noqa: F811 (the fixture)
+    """An empty API request log, on this test process's own Redis: on the shared one, the
+    other test processes' API requests push onto the same list meanwhile."""
+    settings.REDIS_URL = redis_server.url
+    redis_client().delete(REQUEST_LOG_KEY)
+    ApiRequestLog.objects.all().delete()

@@ -6,9 +6,7 @@ import pytest
 from django.urls import reverse
 
 from fintech.api.models import ApiRequestLog, IdempotencyRecord
-from fintech.api.request_log import KEY as REQUEST_LOG_KEY
 from fintech.api.request_log import request_log_drain
-from fintech.core.redis_client import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +41,7 @@ def test_idempotency_records_are_read_only(ops_client, alice_api) -> None:
     assert ops_client.get(reverse("admin:api_idempotencyrecord_add")).status_code == 403
 
 
-def test_request_log_filters_by_status_class(ops_client, alice_api) -> None:
-    redis_client().delete(REQUEST_LOG_KEY)
+def test_request_log_filters_by_status_class(request_log, ops_client, alice_api) -> None:
     alice_api.get("/profile")
     alice_api.get("/quotes/not-a-quote")
     request_log_drain()

@@ -233,13 +233,6 @@ class TestSchema:
         assert client.get("/api/v1/problems/nope").status_code == 404
 
 
-@pytest.fixture
-def request_log() -> None:
-    """An empty request-log queue (other tests' requests leave theirs on it)."""
-    redis_client().delete(REQUEST_LOG_KEY)
-    ApiRequestLog.objects.all().delete()
-
-
 def test_every_api_request_is_logged_once(request_log, alice_api, alice_client) -> None:
     response = alice_api.get("/profile")
     unauthenticated = alice_api.client.get("/api/v1/profile")

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def empty_queue():
-    redis_client().delete(KEY)
+def empty_queue(request_log):
+    """This process's own request log (tests/api/conftest.py), emptied after too."""
     yield
     redis_client().delete(KEY)
 
