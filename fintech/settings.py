@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "fintech.core",
     "fintech.customers",
     "fintech.compliance",
+    "fintech.monitoring",
     "fintech.beneficiaries",
     "fintech.quotes",
     "fintech.transfers",

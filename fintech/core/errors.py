@@ -144,3 +144,12 @@ class ScreeningHold(ComplianceBlocked):
     code = "screening_hold"
     status = 409
     title = "On hold by compliance screening"
+
+
+class ComplianceHold(ComplianceBlocked):
+    """Transaction monitoring holds the transfer: it is not submitted for payout until a
+    compliance officer decides. The message says that it is held, never why (no tipping off)."""
+
+    code = "compliance_hold"
+    status = 409
+    title = "On hold by compliance"

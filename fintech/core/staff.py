@@ -98,6 +98,11 @@ STAFF_ROLES: dict[str, list[str]] = {
         *VIEW_CUSTOMERS,
         "compliance.change_compliancestatus",
         "compliance.change_screeninghit",
+        # Transaction monitoring: the rules and the alert queue (nobody else sees alerts).
+        "monitoring.view_*",
+        "monitoring.add_monitoringrule",
+        "monitoring.change_monitoringrule",
+        "monitoring.change_monitoringalert",
         "core.view_auditevent",
         "pghistory.view_*",
         *INBOX,

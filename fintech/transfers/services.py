@@ -33,6 +33,8 @@ from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert, insert_unless_conflict
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
+from fintech.monitoring.selectors import compliance_hold_known, monitoring_hold_check
+from fintech.monitoring.services import monitoring_transfer_check
 from fintech.quotes.models import Quote
 from fintech.transfers import postings
 from fintech.transfers.models import Transfer, TransferTransition
@@ -84,6 +86,7 @@ def _require_verified(profile: Profile, state: str | None) -> None:
 
 def _require_not_held(transfer: Transfer) -> None:
     screening_hold_check(profile_id=transfer.profile_id, beneficiary_id=transfer.beneficiary_id)
+    monitoring_hold_check(transfer=transfer)
 
 
 def _validated_customer_transaction_id(value: object) -> str:
@@ -254,6 +257,13 @@ def transfer_create(
         event_emit(
             type="transfer.initiated", payload=transfer_payload(transfer), profile_id=profile.pk
         )
+        # Transaction monitoring: a hit holds the transfer (an alert for compliance), it does
+        # not refuse it; the customer sees on_hold, never why.
+        alerts = monitoring_transfer_check(
+            actor=actor, transfer=transfer, profile=profile, beneficiary=beneficiary
+        )
+        # No screening hold (refused above otherwise): the representation need not read one.
+        compliance_hold_known(transfer, held=bool(alerts))
     return transfer
 
 

@@ -15,6 +15,7 @@ from fintech.api.pagination import ApiCursorPagination
 from fintech.api.serializers import CurrencyField, ResponseSerializer, StrictInputSerializer, money
 from fintech.api.views.base import ApiView
 from fintech.disputes.selectors import transfer_on_hold
+from fintech.monitoring.selectors import transfer_compliance_held
 from fintech.transfers.models import Transfer
 from fintech.transfers.selectors import transfer_get, transfer_list, transfer_timeline
 from fintech.transfers.services import transfer_cancel, transfer_create, transfer_fund
@@ -63,11 +64,13 @@ class TransitionSerializer(ResponseSerializer):
 class TransferDetailOutputSerializer(TransferOutputSerializer):
     timeline = serializers.SerializerMethodField()
     on_hold = serializers.SerializerMethodField(
-        help_text="money of this transfer is held (a dispute is open); the reason is not shown"
+        help_text="the transfer is held (a dispute is open, or compliance holds it); the "
+        "reason is not shown"
     )
 
     def get_on_hold(self, transfer: Transfer) -> bool:
-        return transfer_on_hold(transfer_id=transfer.pk)
+        # Compliance first: on a transfer just created it is known without a query.
+        return transfer_compliance_held(transfer) or transfer_on_hold(transfer_id=transfer.pk)
 
     def get_timeline(self, transfer: Transfer) -> list[dict[str, Any]]:
         return TransitionSerializer.represent_many(transfer_timeline(transfer))

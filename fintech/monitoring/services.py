@@ -1,0 +1,236 @@
+"""Monitoring writes: saving rules, judging transfers, raising and deciding alerts.
+
+Where the rules run:
+- in `transfer_create`, right after the transfer row is inserted and in its transaction
+  (`monitoring_transfer_check`): one query reads the active rules, and, when a rule in scope
+  looks back, one more reads the transfer's history facts. A hit never rejects: it raises an
+  alert, and the alert holds the transfer (`transfer_submit` refuses it until cleared).
+- nightly over recent history (`monitoring_nightly_run`, a beat task and the `monitoring_run`
+  command): what the transfer flow could not see (a rule switched on later, concurrent
+  transfers of one profile in other transactions) is caught there. Idempotent: a transfer
+  already alerted by a rule is skipped, and the unique (rule, transfer) index backs it up.
+
+Events `monitoring.alert_*` carry no profile on purpose: they must never reach the customer's
+webhooks (tipping off). Raising, clearing and confirming an alert touch no money: the hold is
+a refusal in `transfer_submit`, not a ledger movement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pghistory
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from fintech.beneficiaries.models import Beneficiary
+from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
+from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.sql import insert_unless_conflict
+from fintech.core.transactions import service_transaction
+from fintech.customers.models import Profile
+from fintech.monitoring.facts import scope_q, transfer_history, transfers_with_history
+from fintech.monitoring.models import MonitoringAlert, MonitoringRule
+from fintech.monitoring.rules import TransferView, evaluate, in_scope, rule_errors
+from fintech.monitoring.selectors import monitoring_rules_active
+from fintech.transfers.models import Transfer
+
+MAX_NOTE_LENGTH = 2000
+NIGHTLY_LOOKBACK_HOURS = 48  # two nights: a missed run is caught up by the next
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+
+
+@service_transaction
+def monitoring_rule_save(*, actor: Actor, rule: MonitoringRule) -> MonitoringRule:
+    """Create or change a rule, refusing an impossible configuration with field errors."""
+    errors = rule_errors(rule)
+    if errors:
+        raise ValidationFailed(errors)
+    created = rule.pk is None
+    rule.updated_by = actor.label
+    with pghistory.context(actor=actor.label, request_id=actor.request_id):
+        rule.save()
+    audit_record(
+        actor=actor,
+        action="monitoring.rule_created" if created else "monitoring.rule_changed",
+        target=rule,
+        data={k: v for k, v in model_to_dict(rule).items() if k != "id"},
+    )
+    return rule
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts
+
+
+def _alert_payload(alert: MonitoringAlert) -> dict[str, Any]:
+    return {
+        "id": alert.pk,
+        "rule_id": alert.rule_id,
+        "kind": alert.kind,
+        "transfer_id": alert.transfer_id,
+        "profile_id": alert.profile_id,
+        "score": alert.score,
+        "status": alert.status,
+    }
+
+
+def _alert_raise(
+    *, actor: Actor, rule: MonitoringRule, transfer_id: int, profile_id: int, facts: dict[str, Any],
+    raised_by: str,
+) -> MonitoringAlert | None:  # fmt: skip
+    alert = MonitoringAlert(
+        rule=rule,
+        transfer_id=transfer_id,
+        profile_id=profile_id,
+        kind=rule.kind,
+        facts=facts,
+        score=rule.score,
+        raised_by=raised_by,
+    )
+    # ON CONFLICT DO NOTHING: the nightly run meeting an alert the transfer flow (or another
+    # run) committed in the meantime skips it instead of failing the batch.
+    if not insert_unless_conflict(alert):
+        return None
+    audit_record(
+        actor=actor,
+        action="monitoring.alert_raised",
+        target=alert,
+        data={**_alert_payload(alert), "facts": facts},
+    )
+    # profile_id=None on purpose: never to the customer's webhooks (no tipping off).
+    event_emit(type="monitoring.alert_raised", profile_id=None, payload=_alert_payload(alert))
+    return alert
+
+
+def monitoring_transfer_check(
+    *, actor: Actor, transfer: Transfer, profile: Profile, beneficiary: Beneficiary
+) -> list[MonitoringAlert]:
+    """Judge a transfer just inserted (in the caller's transaction); returns the alerts
+    raised, each of which holds the transfer."""
+    rules = monitoring_rules_active()
+    if not rules:
+        return []
+    view = TransferView(
+        id=transfer.pk,
+        profile_id=profile.pk,
+        profile_kind=profile.kind,
+        source_currency=transfer.source_currency,
+        target_currency=transfer.target_currency,
+        beneficiary_country=beneficiary.country,
+        amount_minor=transfer.source_amount_minor,
+        created_at=transfer.created_at,
+        beneficiary_created_at=beneficiary.created_at,
+        profile_created_at=profile.created_at,
+    )
+    rules = [rule for rule in rules if in_scope(rule, view)]
+    if not rules:
+        return []
+    history = transfer_history(transfer_id=transfer.pk, rules=rules)
+    alerts = []
+    for rule in rules:
+        facts = evaluate(rule, view, history[rule.pk])
+        if facts is not None:
+            alert = _alert_raise(
+                actor=actor, rule=rule, transfer_id=transfer.pk, profile_id=profile.pk,
+                facts=facts, raised_by=MonitoringAlert.RaisedBy.TRANSFER,
+            )  # fmt: skip
+            if alert is not None:
+                alerts.append(alert)
+    return alerts
+
+
+def monitoring_nightly_run(
+    *, lookback_hours: int = NIGHTLY_LOOKBACK_HOURS, now: dt.datetime | None = None
+) -> int:
+    """Every active rule over the transfers created in the last `lookback_hours`, one query
+    per rule (transfers and history facts together, streamed); returns the alerts raised.
+    Each alert commits on its own, so a long run holds no long transaction."""
+    now = now or timezone.now()
+    actor = Actor.system("monitoring_nightly")
+    raised = 0
+    for rule in monitoring_rules_active():
+        candidates = (
+            Transfer.objects.filter(
+                scope_q(rule),
+                created_at__gt=now - dt.timedelta(hours=lookback_hours),
+                created_at__lte=now,
+            )
+            .filter(**({"profile__kind": rule.profile_kind} if rule.profile_kind else {}))
+            .exclude(monitoring_alerts__rule=rule)
+        )
+        for view, history in transfers_with_history(candidates, [rule]):
+            facts = evaluate(rule, view, history[rule.pk])
+            if facts is None:
+                continue
+            with transaction.atomic():
+                alert = _alert_raise(
+                    actor=actor, rule=rule, transfer_id=view.id, profile_id=view.profile_id,
+                    facts=facts, raised_by=MonitoringAlert.RaisedBy.NIGHTLY,
+                )  # fmt: skip
+            raised += alert is not None
+    return raised
+
+
+def _clean_note(note: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed([FieldError("note", "required", "say why")])
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ValidationFailed(
+            [FieldError("note", "too_long", f"must be at most {MAX_NOTE_LENGTH} characters")]
+        )
+    return note
+
+
+def _alert_decide(
+    *, actor: Actor, alert: MonitoringAlert | int, note: str, status: str
+) -> MonitoringAlert:
+    note = _clean_note(note)
+    pk = alert.pk if isinstance(alert, MonitoringAlert) else alert
+    # Why the lock: two officers deciding the same alert at once; the second waits, then sees
+    # the first's decision and is refused instead of overwriting it.
+    locked = MonitoringAlert.objects.select_for_update().filter(pk=pk).first()
+    if locked is None:
+        raise NotFound(f"monitoring alert {pk} not found")
+    if locked.status != MonitoringAlert.Status.OPEN:
+        raise TransitionNotAllowed(
+            f"Cannot mark monitoring alert {locked.pk} {status}: it is {locked.status}"
+        )
+    before = locked.status
+    locked.status, locked.note = status, note
+    locked.decided_by, locked.decided_at = actor.label, timezone.now()
+    with pghistory.context(actor=actor.label, reason=note, request_id=actor.request_id):
+        locked.save(update_fields=["status", "note", "decided_by", "decided_at"])
+    audit_record(
+        actor=actor,
+        action=f"monitoring.alert_{status}",
+        target=locked,
+        reason=note,
+        data={**_alert_payload(locked), "from": before},
+    )
+    event_emit(type=f"monitoring.alert_{status}", profile_id=None, payload=_alert_payload(locked))
+    return locked
+
+
+@service_transaction
+def monitoring_alert_clear(
+    *, actor: Actor, alert: MonitoringAlert | int, note: str
+) -> MonitoringAlert:
+    """Not suspicious: this alert's hold lifts (others on the transfer still hold it)."""
+    return _alert_decide(actor=actor, alert=alert, note=note, status=MonitoringAlert.Status.CLEARED)
+
+
+@service_transaction
+def monitoring_alert_confirm(
+    *, actor: Actor, alert: MonitoringAlert | int, note: str
+) -> MonitoringAlert:
+    """Suspicious: the hold stays (releasing it or cancelling the transfer is a case decision)."""
+    return _alert_decide(
+        actor=actor, alert=alert, note=note, status=MonitoringAlert.Status.CONFIRMED
+    )
