@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench.quickbooks_sync",
     "bench.erp_pain001",
     "bench.sanctions_match",
+    "bench.monitoring_latency",
     "bench.dashboard",
 ]
 

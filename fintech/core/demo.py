@@ -29,6 +29,7 @@ from fintech.core.models import DeadLetter, OutboxEvent
 from fintech.core.services import Actor, outbox_mark_dispatched
 from fintech.customers.models import Membership, Profile
 from fintech.customers.services import membership_add, profile_create
+from fintech.monitoring.services import monitoring_defaults_seed, monitoring_nightly_run
 from fintech.quotes.services import quote_create
 from fintech.transfers import services as transfers
 from fintech.transfers.models import Transfer
@@ -299,6 +300,10 @@ def demo_data_load() -> dict[str, int]:
         )
         created["quotes"] += 1
     _sanctions(nordlicht)
+    # Monitoring's starting rules (after the demo transfers, which they would hold); the
+    # nightly run then alerts on the large completed one, so the alert queue has a row.
+    monitoring_defaults_seed(actor=DEMO)
+    monitoring_nightly_run()
     # A row a drain parked (an example: nothing in the demo fails), so its screen has one.
     DeadLetter.objects.get_or_create(
         source="api.request_log",

@@ -108,7 +108,7 @@ def transfer_history(*, transfer_id: int, rules: Sequence[MonitoringRule]) -> di
 
 
 VIEW_FIELDS = {
-    "id": F("pk"),
+    "transfer_pk": F("pk"),
     "profile_id_": F("profile_id"),
     "profile_kind": F("profile__kind"),
     "source_currency_": F("source_currency"),
@@ -128,7 +128,7 @@ def transfers_with_history(
     rows: Any = queryset.order_by("pk").values(**VIEW_FIELDS, **history_annotations(rules))
     for row in rows.iterator(chunk_size=chunk_size):
         view = TransferView(
-            id=row["id"],
+            id=row["transfer_pk"],
             profile_id=row["profile_id_"],
             profile_kind=row["profile_kind"],
             source_currency=row["source_currency_"],

@@ -234,3 +234,40 @@ def monitoring_alert_confirm(
     return _alert_decide(
         actor=actor, alert=alert, note=note, status=MonitoringAlert.Status.CONFIRMED
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting rules: one per kind, switched off except the large-amount one, for a jurisdiction
+# to tune (figures are illustrations, not advice).
+
+DEFAULT_RULES: list[dict[str, Any]] = [
+    {"name": "Large single payment (GBP)", "kind": "large_amount", "is_active": True,
+     "amount_minor": 1_000_000},
+    {"name": "Many payments in a day", "kind": "velocity_count", "count": 20,
+     "window_hours": 24},
+    {"name": "High daily volume (GBP)", "kind": "velocity_volume", "amount_minor": 5_000_000,
+     "window_hours": 24},
+    {"name": "Structuring below 10,000 GBP", "kind": "structuring", "amount_minor": 1_000_000,
+     "band_minor": 100_000, "count": 3, "window_hours": 72},
+    {"name": "New beneficiary, large payment (GBP)", "kind": "new_beneficiary_large",
+     "amount_minor": 500_000, "window_hours": 48},
+    {"name": "Round amounts of 1,000 GBP", "kind": "round_amount", "amount_minor": 500_000,
+     "round_unit_minor": 100_000},
+    {"name": "High-risk corridor (example: payouts to IR)", "kind": "high_risk_corridor",
+     "amount_minor": 1, "beneficiary_country": "IR"},
+    {"name": "Dormant for 180 days (GBP)", "kind": "dormant_wakeup", "amount_minor": 100_000,
+     "window_hours": 24 * 180},
+]  # fmt: skip
+
+
+def monitoring_defaults_seed(*, actor: Actor) -> int:
+    """Create the starting rules that do not exist yet (by name); returns how many."""
+    created = 0
+    existing = set(MonitoringRule.objects.values_list("name", flat=True))
+    for spec in DEFAULT_RULES:
+        if spec["name"] in existing:
+            continue
+        fields = {"source_currency": "GBP" if spec["kind"] != "velocity_count" else "", **spec}
+        monitoring_rule_save(actor=actor, rule=MonitoringRule(score=60, **fields))
+        created += 1
+    return created
