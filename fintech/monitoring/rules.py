@@ -188,7 +188,7 @@ def in_scope(rule: RuleLike, t: TransferView) -> bool:
 
 # What history each kind reads (facts.py builds one subquery per entry): "count", "volume"
 # and "in_band" over the window, in the rule's scope, the transfer itself included;
-# "last_before": the latest earlier transfer of the profile (any scope).
+# "last_before": the profile's latest earlier transfer (any scope) within the window.
 HISTORY: dict[str, tuple[str, ...]] = {
     RuleKind.VELOCITY_COUNT: ("count",),
     RuleKind.VELOCITY_VOLUME: ("volume",),
@@ -284,17 +284,15 @@ def _corridor(rule: RuleLike, t: TransferView, h: History) -> Facts | None:
 def _dormant(rule: RuleLike, t: TransferView, h: History) -> Facts | None:
     assert rule.amount_minor is not None
     assert rule.window_hours is not None
-    # The last sign of life: the latest earlier transfer, or the profile's opening (a new
-    # customer is not dormant).
-    last = h["last_before"] or t.profile_created_at
-    quiet = t.created_at - last
-    if t.amount_minor < rule.amount_minor or quiet < dt.timedelta(hours=rule.window_hours):
+    quiet = dt.timedelta(hours=rule.window_hours)
+    last = h["last_before"]  # the latest earlier transfer (facts.py reads it within the window)
+    if t.amount_minor < rule.amount_minor:
         return None
-    return {
-        "amount_minor": t.amount_minor,
-        "quiet_hours": _hours(quiet),
-        "last_activity": last.isoformat(),
-    }
+    if t.created_at - t.profile_created_at < quiet:
+        return None  # a new customer is not dormant
+    if last is not None and t.created_at - last < quiet:
+        return None
+    return {"amount_minor": t.amount_minor, "quiet_for_at_least_hours": rule.window_hours}
 
 
 EVALUATORS: dict[str, Callable[[RuleLike, TransferView, History], Facts | None]] = {

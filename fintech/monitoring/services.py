@@ -131,7 +131,7 @@ def monitoring_transfer_check(
     rules = [rule for rule in rules if in_scope(rule, view)]
     if not rules:
         return []
-    history = transfer_history(transfer_id=transfer.pk, rules=rules)
+    history = transfer_history(transfer=transfer, rules=rules)
     alerts = []
     for rule in rules:
         facts = evaluate(rule, view, history[rule.pk])

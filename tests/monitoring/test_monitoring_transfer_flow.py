@@ -183,7 +183,7 @@ def test_a_dormant_profile_waking_up(pay) -> None:
         assert alerts_on(pay("100.00")) == []
     with time_machine.travel(now + dt.timedelta(days=89 + 180, seconds=1), tick=False):
         [alert] = alerts_on(pay("100.00"))
-    assert alert.facts["quiet_hours"] == 90 * 24
+    assert alert.facts["quiet_for_at_least_hours"] == 90 * 24
 
 
 def test_the_nightly_run_catches_up_once(pay) -> None:
