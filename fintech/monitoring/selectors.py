@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fintech.compliance.screening.selectors import screening_holds
 from fintech.core.errors import ComplianceHold
 from fintech.monitoring.models import HOLDING_ALERT_STATES, MonitoringAlert, MonitoringRule
@@ -12,6 +15,11 @@ _HOLD_KNOWN = "_compliance_hold_known"
 
 def monitoring_rules_active() -> list[MonitoringRule]:
     return list(MonitoringRule.objects.filter(is_active=True).order_by("pk"))
+
+
+def rules_from_rows(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[MonitoringRule]:
+    """Rules from the rows transfer_inputs read with its other inputs (no query)."""
+    return [MonitoringRule(**dict(zip(columns, row, strict=True))) for row in rows]
 
 
 def transfer_monitoring_held(*, transfer_id: int) -> bool:

@@ -109,11 +109,17 @@ def _alert_raise(
 
 
 def monitoring_transfer_check(
-    *, actor: Actor, transfer: Transfer, profile: Profile, beneficiary: Beneficiary
+    *,
+    actor: Actor,
+    transfer: Transfer,
+    profile: Profile,
+    beneficiary: Beneficiary,
+    rules: list[MonitoringRule] | None = None,
 ) -> list[MonitoringAlert]:
-    """Judge a transfer just inserted (in the caller's transaction); returns the alerts
-    raised, each of which holds the transfer."""
-    rules = monitoring_rules_active()
+    """Judge a transfer just inserted (in the caller's transaction) by `rules` (default: the
+    active ones, read now); returns the alerts raised, each of which holds the transfer."""
+    if rules is None:
+        rules = monitoring_rules_active()
     if not rules:
         return []
     view = TransferView(

@@ -16,6 +16,7 @@ from fintech.core.errors import FieldError, NotFound, ValidationFailed
 from fintech.core.money import validate_currency
 from fintech.core.sql import Part, fetch_one, instances, quoted_table, select_list
 from fintech.customers.models import Profile
+from fintech.monitoring.models import MonitoringRule
 from fintech.quotes.models import Quote
 from fintech.transfers.models import Transfer, TransferTransition
 
@@ -96,11 +97,22 @@ class TransferInputs:
     # An open or confirmed screening hit on the profile (or a member) or the beneficiary;
     # the refusal then reads the hits for its message (fintech.compliance.screening).
     screening_held: bool = False
+    # The active monitoring rules, as rows of RULE_COLUMNS (fintech.monitoring judges the
+    # transfer with them once it is inserted): read here, no extra round trip.
+    monitoring_rules: tuple[tuple[Any, ...], ...] = ()
 
 
 # The bank details are not needed to create a transfer: not read, not decrypted.
 _INPUT_PARTS = (Part(Quote, "q"), Part(Beneficiary, "b", defer=("bank_details",)))
 _MAX_ID = 2**63 - 1
+
+
+# What transaction monitoring needs of a rule (fintech.monitoring.selectors.rules_from_rows).
+RULE_COLUMNS = (
+    "id", "name", "kind", "score", "profile_kind", "source_currency", "target_currency",
+    "beneficiary_country", "amount_minor", "band_minor", "round_unit_minor", "count",
+    "window_hours",
+)  # fmt: skip
 
 
 @functools.cache
@@ -118,8 +130,14 @@ def _inputs_sql() -> str:
         f"AND ((h.profile_id = %s AND h.subject_type IN ('{hit.PROFILE}', '{hit.MEMBER}')) "
         f"OR (h.subject_type = '{hit.BENEFICIARY}' AND h.subject_id = %s)))"
     )
+    rule_columns = ", ".join(f'r."{name}"' for name in RULE_COLUMNS)  # columns named as fields
+    rules = (
+        f"(SELECT COALESCE(json_agg(json_build_array({rule_columns}) ORDER BY r.id), '[]') "  # noqa: S608 (names from _meta)
+        f"FROM {quoted_table(MonitoringRule)} r WHERE r.is_active)"
+    )
     return (
-        f"SELECT {select_list(_INPUT_PARTS)}, c.state, {held} FROM (SELECT 1) AS one "  # noqa: S608 (names from _meta)
+        f"SELECT {select_list(_INPUT_PARTS)}, c.state, {held}, {rules} "  # noqa: S608 (names from _meta)
+        "FROM (SELECT 1) AS one "
         f"LEFT JOIN {quoted_table(Quote)} q ON q.id = %s "
         f"LEFT JOIN {quoted_table(Beneficiary)} b ON b.id = %s "
         f"LEFT JOIN {quoted_table(ComplianceStatus)} c ON c.profile_id = %s"
@@ -143,8 +161,8 @@ def _id_or_none(value: object) -> int | None:
 
 def transfer_inputs(*, profile_id: int, quote_id: object, beneficiary_id: object) -> TransferInputs:
     """The profile's compliance state, its quote and beneficiary by id (None when missing,
-    malformed or another profile's), and whether a screening hit holds either, as of now, in
-    one query."""
+    malformed or another profile's), whether a screening hit holds either, and the active
+    monitoring rules, as of now, in one query."""
     quote_pk, beneficiary_pk = _uuid_or_none(quote_id), _id_or_none(beneficiary_id)
     row = fetch_one(
         _inputs_sql(), [profile_id, beneficiary_pk, quote_pk, beneficiary_pk, profile_id]
@@ -155,8 +173,9 @@ def transfer_inputs(*, profile_id: int, quote_id: object, beneficiary_id: object
     assert beneficiary is None or isinstance(beneficiary, Beneficiary)
     # Another profile's quote or beneficiary reads as missing.
     return TransferInputs(
-        compliance_state=row[-2],
-        screening_held=bool(row[-1]),
+        compliance_state=row[-3],
+        screening_held=bool(row[-2]),
+        monitoring_rules=tuple(tuple(rule) for rule in row[-1]),
         quote=quote if quote is not None and quote.profile_id == profile_id else None,
         beneficiary=(
             beneficiary

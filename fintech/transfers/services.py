@@ -33,12 +33,16 @@ from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert, insert_unless_conflict
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
-from fintech.monitoring.selectors import compliance_hold_known, monitoring_hold_check
+from fintech.monitoring.selectors import (
+    compliance_hold_known,
+    monitoring_hold_check,
+    rules_from_rows,
+)
 from fintech.monitoring.services import monitoring_transfer_check
 from fintech.quotes.models import Quote
 from fintech.transfers import postings
 from fintech.transfers.models import Transfer, TransferTransition
-from fintech.transfers.selectors import timeline_known, transfer_inputs
+from fintech.transfers.selectors import RULE_COLUMNS, timeline_known, transfer_inputs
 from fintech.wallets.services import ledger_entries_announce
 from ledger.errors import LedgerError
 
@@ -260,7 +264,11 @@ def transfer_create(
         # Transaction monitoring: a hit holds the transfer (an alert for compliance), it does
         # not refuse it; the customer sees on_hold, never why.
         alerts = monitoring_transfer_check(
-            actor=actor, transfer=transfer, profile=profile, beneficiary=beneficiary
+            actor=actor,
+            transfer=transfer,
+            profile=profile,
+            beneficiary=beneficiary,
+            rules=rules_from_rows(inputs.monitoring_rules, RULE_COLUMNS),
         )
         # No screening hold (refused above otherwise): the representation need not read one.
         compliance_hold_known(transfer, held=bool(alerts))
