@@ -20,18 +20,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from fintech.customers.models import Profile
+from fintech.monitoring.kinds import RuleKind
+from fintech.monitoring.rules import rule_errors
 from fintech.transfers.models import Transfer
-
-
-class RuleKind(models.TextChoices):
-    LARGE_AMOUNT = "large_amount", "Large single amount"
-    VELOCITY_COUNT = "velocity_count", "Velocity: number of transfers in a window"
-    VELOCITY_VOLUME = "velocity_volume", "Velocity: volume in a window"
-    STRUCTURING = "structuring", "Structuring: many amounts just below a threshold"
-    NEW_BENEFICIARY_LARGE = "new_beneficiary_large", "New beneficiary receiving a large amount"
-    ROUND_AMOUNT = "round_amount", "Round amount"
-    HIGH_RISK_CORRIDOR = "high_risk_corridor", "High-risk corridor"
-    DORMANT_WAKEUP = "dormant_wakeup", "Dormant profile waking up"
 
 
 @pghistory.track(
@@ -83,8 +74,6 @@ class MonitoringRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from fintech.monitoring.rules import rule_errors
-
         errors: dict[str, list[str]] = {}
         for error in rule_errors(self):
             errors.setdefault(error.field, []).append(error.message)

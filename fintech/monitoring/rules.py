@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from fintech.core.errors import FieldError
 from fintech.core.money import is_supported_currency
-from fintech.monitoring.models import RuleKind
+from fintech.monitoring.kinds import RuleKind
 
 PARAMETERS = ("amount_minor", "band_minor", "round_unit_minor", "count", "window_hours")
 
