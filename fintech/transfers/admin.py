@@ -27,6 +27,7 @@ from django.utils.timesince import timesince
 from fintech.core.errors import DomainError
 from fintech.core.money import format_minor
 from fintech.core.services import Actor
+from fintech.monitoring.selectors import transfer_compliance_held
 from fintech.transfers.models import Transfer, TransferTransition
 from fintech.transfers.services import TRANSITION_SERVICES
 
@@ -146,6 +147,7 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "rate_display",
         "age",
         "accounting_sync",
+        "compliance_hold",
     )
     fieldsets = (
         (
@@ -158,6 +160,7 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "customer_transaction_id",
                     "beneficiary",
                     "quote",
+                    "compliance_hold",
                     "accounting_sync",
                 )
             },
@@ -189,6 +192,14 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Transfer | None = None) -> Any:
         return (*self.readonly_fields, "created_at")
+
+    @admin.display(description="compliance hold")
+    def compliance_hold(self, obj: Transfer) -> str:
+        """That compliance holds it, never why (support reads this page): the reasons are in
+        the monitoring alerts and screening hits, which only compliance sees."""
+        if transfer_compliance_held(obj):
+            return "Held by compliance: it will not be submitted until compliance releases it"
+        return "No"
 
     @admin.display(description="accounting sync")
     def accounting_sync(self, obj: Transfer) -> str:

@@ -101,3 +101,12 @@ def test_support_and_finance_see_neither_alerts_rules_nor_their_history(
 def test_rules_cannot_be_changed_by_engineering(client) -> None:
     client.force_login(staff("erin", "engineering"))
     assert client.get(reverse(ADD_RULE)).status_code == 403
+
+
+def test_support_sees_on_the_transfer_that_it_is_held_not_why(client, alert) -> None:
+    client.force_login(staff("sam", "support"))
+    page = client.get(reverse("admin:transfers_transfer_change", args=[alert.transfer_id]))
+    assert page.status_code == 200
+    assert b"Held by compliance" in page.content
+    assert b"Large GBP" not in page.content
+    assert b"large_amount" not in page.content
