@@ -305,6 +305,13 @@ class CaseAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
         pass  # the case's own fields are read-only here; it moves only through the services
 
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # Inline rows are saved by the services (save_formset), not by formset.save(), so
+        # Django's per-row summary has nothing to read; the audit trail has the detail.
+        return []
+
     def save_formset(
         self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool
     ) -> None:
