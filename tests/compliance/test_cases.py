@@ -20,7 +20,13 @@ from fintech.core.models import AuditEvent, OutboxEvent
 from fintech.transfers.models import Transfer
 from fintech.transfers.services import transfer_create, transfer_fund, transfer_submit
 from ledger.selectors import entry_by_idempotency_key, ledger_verify_report
-from tests.compliance.cases import actor_of, case_of, held_beneficiary, officer
+from tests.compliance.cases import (
+    actor_of,
+    case_of,
+    funded_then_held,
+    held_beneficiary,
+    officer,
+)
 from tests.compliance.sanctions import OFAC_V1, OFAC_V2, load
 from tests.transfers.conftest import ALICE, OPS, quote_for
 
@@ -229,37 +235,11 @@ def test_closing_cleared_releases_the_hold_and_the_transfer_can_go(
     )
 
 
-def _funded_then_held(alice) -> tuple[Transfer, Transfer]:
-    """A funded and a created transfer to Northwind, then a list update holds them both."""
-    from fintech.compliance.screening.services import sanctions_rescreen_due
-    from tests.builders import build_beneficiary
-
-    load("ofac", OFAC_V1)
-    northwind = build_beneficiary(
-        profile=alice, currency="EUR", holder_name="Northwind Logistics Ltd"
-    )
-    made = [
-        transfer_create(
-            actor=ALICE,
-            profile=alice,
-            quote_id=quote_for(alice).pk,
-            beneficiary_id=northwind.pk,
-            customer_transaction_id=f"INV-HELD-{n}",
-        )
-        for n in (1, 2)
-    ]
-    transfer_fund(actor=OPS, transfer_id=made[0].pk)
-    sanctions_rescreen_due()
-    load("ofac", OFAC_V2)
-    assert sanctions_rescreen_due() == 1
-    return made[0], made[1]
-
-
 def test_closing_reported_keeps_the_hold_and_cancels_the_held_transfers_once(
     alice, carla, dan, settings
 ) -> None:
     settings.CASE_FOUR_EYES_RISK = 0  # every close takes two officers
-    funded, created = _funded_then_held(alice)
+    funded, created = funded_then_held(alice)
     case = investigating(case_of(alice), carla)
     case = cases.case_escalate(actor=actor_of(carla), case_id=case.pk, note="true match")
     cases.case_close_reported(
@@ -328,7 +308,7 @@ def test_case_events_never_reach_the_customers_webhooks(alice, carla, no_four_ey
     from integrations.webhooks.services import deliveries_create_for_event, endpoint_create
 
     endpoint_create(actor=OPS, profile=alice, url="http://127.0.0.1:9/hook")  # every type
-    _funded_then_held(alice)
+    funded_then_held(alice)
     case = investigating(case_of(alice), carla)
     cases.case_note_add(actor=actor_of(carla), case_id=case.pk, text="a note")
     cases.case_close_reported(
