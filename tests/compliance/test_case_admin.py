@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from fintech.compliance.cases import services as cases
-from fintech.compliance.models import CaseAttachment, CaseNote
+from fintech.compliance.models import CaseAttachment, CaseNote, ScreeningHit
 from fintech.core.models import AuditEvent
 from integrations.inbox.scan import exception_scan
 from integrations.inbox.selectors import items_visible_to, open_q
@@ -127,8 +127,6 @@ def test_a_hit_in_a_case_is_decided_through_the_case(client, case, carla) -> Non
     )
     assert f"it is in case {case.pk}: decide it there" in refused.content.decode()
     assert case.items.get().outcome == ""
-    from fintech.compliance.models import ScreeningHit
-
     assert ScreeningHit.objects.get(pk=hit_id).status == "open"
 
 
@@ -156,3 +154,15 @@ def test_the_inbox_shows_a_hit_not_in_a_case_to_compliance_only(case, carla) -> 
     assert inbox_item.source_id == str(item.source_id)
     assert items_visible_to(carla).filter(pk=inbox_item.pk).exists()
     assert not items_visible_to(officer("sam", "support")).filter(pk=inbox_item.pk).exists()
+
+
+def test_support_sees_that_a_hold_exists_not_why(client, case, alice) -> None:
+    client.force_login(officer("sam", "support"))
+    page = client.get(reverse("admin:customers_profile_change", args=[alice.pk]))
+    assert page.status_code == 200
+    held = case.items.get()
+    beneficiary_id = ScreeningHit.objects.get(pk=held.source_id).subject_id
+    text = page.content.decode()
+    assert f"on hold by compliance: beneficiary {beneficiary_id}" in text
+    assert "Horizon" not in text.split("on hold by compliance")[1][:300]
+    assert "OFAC" not in text
