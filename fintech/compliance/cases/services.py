@@ -161,7 +161,7 @@ def case_attach(
     if opened:
         _record(case, actor=actor, action="opened")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), pghistory.context(actor=actor.label):
             CaseItem.objects.create(
                 case=case, source=source, source_id=source_id, summary=summary[:300], score=score
             )
