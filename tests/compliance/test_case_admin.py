@@ -4,7 +4,10 @@ cases to compliance only."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -166,3 +169,17 @@ def test_support_sees_that_a_hold_exists_not_why(client, case, alice) -> None:
     assert f"on hold by compliance: beneficiary {beneficiary_id}" in text
     assert "Horizon" not in text.split("on hold by compliance")[1][:300]
     assert "OFAC" not in text
+
+
+def test_an_overdue_or_escalated_case_is_high_in_the_inbox(case, carla) -> None:
+    with time_machine.travel(case.due_at + dt.timedelta(minutes=1)):
+        exception_scan()
+        item = ExceptionItem.objects.get(open_q(), source="compliance_case")
+        assert item.severity == ExceptionItem.Severity.HIGH
+    cases.case_start_investigation(actor=actor_of(carla), case_id=case.pk, note="on it")
+    cases.case_assign(actor=actor_of(carla), case_id=case.pk, assignee=carla)
+    cases.case_escalate(actor=actor_of(carla), case_id=case.pk, note="MLRO")
+    exception_scan()
+    item.refresh_from_db()
+    assert item.severity == ExceptionItem.Severity.HIGH
+    assert "escalated" in item.title
