@@ -1,4 +1,5 @@
-"""Disputes: customers open one on a paid-out transfer, follow it, and may withdraw it.
+"""Disputes: customers open one on a paid-out transfer or a wallet funding (its `entry_id` in
+the account statement), follow it, and may withdraw it.
 
 The customer sees the state, the deadline and that the money is on hold; never our decision
 notes (`decision_reason`) nor the partner's raw answer."""
@@ -24,8 +25,11 @@ PAGINATION_PARAMS = ("cursor", "limit")
 
 class DisputeOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
-    transfer_id = serializers.IntegerField()
-    transfer_reference = serializers.CharField(source="transfer.reference")
+    transfer_id = serializers.IntegerField(allow_null=True)
+    transfer_reference = serializers.CharField(source="transfer.reference", allow_null=True)
+    funding_entry_id = serializers.IntegerField(
+        allow_null=True, help_text="the ledger entry of the disputed wallet funding"
+    )
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
     description = serializers.CharField()
     state = serializers.ChoiceField(choices=Dispute.State.choices)
@@ -51,7 +55,11 @@ class DisputeListCreateApi(ApiView):
         state = serializers.ChoiceField(choices=Dispute.State.choices, required=False)
 
     class InputSerializer(StrictInputSerializer):
-        transfer_id = serializers.IntegerField(min_value=1)
+        # Exactly one of the two (the service names both fields when that is not so).
+        transfer_id = serializers.IntegerField(min_value=1, required=False)
+        funding_entry_id = serializers.IntegerField(
+            min_value=1, required=False, help_text="`entry_id` of a wallet funding"
+        )
         reason = serializers.ChoiceField(
             choices=[r for r in Dispute.Reason.values if r != Dispute.Reason.PARTNER_RETURN]
         )
