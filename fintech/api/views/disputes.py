@@ -18,7 +18,7 @@ from fintech.api.serializers import ResponseSerializer, StrictInputSerializer, m
 from fintech.api.views.base import ApiView
 from fintech.disputes.models import Dispute
 from fintech.disputes.selectors import dispute_get, dispute_list
-from fintech.disputes.services import dispute_open, dispute_withdraw
+from fintech.disputes.services import FUNDING_REASONS, dispute_open, dispute_withdraw
 
 PAGINATION_PARAMS = ("cursor", "limit")
 
@@ -55,7 +55,25 @@ class DisputeListCreateApi(ApiView):
         state = serializers.ChoiceField(choices=Dispute.State.choices, required=False)
 
     class InputSerializer(StrictInputSerializer):
-        # Exactly one of the two (the service names both fields when that is not so).
+        # Exactly one of the two (the service names both fields when that is not so); a
+        # funding is disputed only as money that should not be in the wallet.
+        openapi_extra = {
+            "oneOf": [
+                {"required": ["transfer_id"], "not": {"required": ["funding_entry_id"]}},
+                {
+                    "required": ["funding_entry_id"],
+                    "not": {"required": ["transfer_id"]},
+                    "properties": {
+                        "reason": {
+                            "enum": [
+                                r for r in FUNDING_REASONS if r != Dispute.Reason.PARTNER_RETURN
+                            ]
+                        }
+                    },
+                },
+            ]
+        }
+
         transfer_id = serializers.IntegerField(min_value=1, required=False)
         funding_entry_id = serializers.IntegerField(
             min_value=1, required=False, help_text="`entry_id` of a wallet funding"
