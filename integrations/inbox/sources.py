@@ -265,8 +265,10 @@ def disputes_due(now: datetime) -> QuerySet[Any]:
         # The state is part of the identity: overdue again under review is a new problem.
         sid=Concat(_sid(), Value(":"), "state", output_field=CharField()),
         severity=SEV.HIGH,
-        title=_text("Dispute ", _sid(), " on ", F("transfer__reference"), " ", F("state"),
-                    " past its deadline"),
+        title=_text("Dispute ", _sid(), " on ",
+                    Coalesce("transfer__reference",
+                             Concat(Value("funding "), Cast("funding_entry_id", CharField()))),
+                    " ", F("state"), " past its deadline"),
         since=F("respond_by"),
     )  # fmt: skip
 

@@ -30,7 +30,7 @@ from fintech.compliance.models import (
     ScreeningHit,
 )
 from fintech.compliance.screening.matching import EntryView, Match, Matcher, Subject
-from fintech.compliance.screening.parsers import PARSERS
+from fintech.compliance.screening.parsers import PARSERS, ListFileInvalid, published_date
 from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
@@ -80,6 +80,19 @@ def _checksum(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _refuse_older(published: str, latest: SanctionsListVersion | None) -> None:
+    """Why: loading last month's file over today's would quietly un-list everyone added since.
+    Only dates both files state are compared; a file without one loads as before."""
+    if latest is None:
+        return
+    new, current = published_date(published), published_date(latest.published)
+    if new is not None and current is not None and new < current:
+        raise ListFileInvalid(
+            f"this file was published {new.isoformat()}, before the loaded version "
+            f"v{latest.number} ({current.isoformat()}); load the newer file"
+        )
 
 
 @service_transaction
@@ -148,6 +161,7 @@ def sanctions_list_load(*, actor: Actor, source: str, path: Path) -> LoadResult:
                 )
             elif previous[1] != content_hash or not previous[2]:
                 changed.append(SanctionsEntry(pk=previous[0], **fields))
+    _refuse_older(parsed.published, latest)
     SanctionsEntry.objects.bulk_create(added, batch_size=BATCH)
     SanctionsEntry.objects.bulk_update(changed, ENTRY_CONTENT_FIELDS, batch_size=BATCH)
     removed = (
