@@ -248,7 +248,7 @@ class CaseAdmin(admin.ModelAdmin):
                        "timeline")  # fmt: skip
     fields = readonly_fields
     inlines = [CaseItemInline, CaseNoteInline, CaseAttachmentInline]
-    actions = [*CASE_ACTIONS, "assign_to_me"]
+    actions = [*CASE_ACTIONS, "assign_to_me", "download_sar"]
     change_form_template = "admin/compliance/case/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
@@ -364,6 +364,13 @@ class CaseAdmin(admin.ModelAdmin):
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra)
+
+    @admin.action(description="Download the SAR (JSON; one case)", permissions=["change"])
+    def download_sar(self, request: HttpRequest, queryset: QuerySet[Case]) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one case for its SAR.", messages.ERROR)
+            return None
+        return self.sar_view(request, case_id=queryset.get().pk, fmt="json")
 
     # -- downloads ------------------------------------------------------------------------
 

@@ -97,6 +97,11 @@ def test_an_officer_works_a_case_in_the_console(client, case, carla) -> None:
     assert report.status_code == 200
     assert report["Content-Disposition"] == f'attachment; filename="sar-case-{case.pk}.json"'
     assert report.json()["subject"]["legal_name"] == "Alice Trading Ltd"
+    by_action = client.post(
+        reverse(CASES), {"action": "download_sar", ACTION_CHECKBOX_NAME: [case.pk]}
+    )
+    assert by_action["Content-Disposition"] == f'attachment; filename="sar-case-{case.pk}.json"'
+    assert AuditEvent.objects.filter(action="case.sar_exported").count() == 2
 
 
 @pytest.mark.parametrize("role", ["support", "finance"])
