@@ -1,0 +1,82 @@
+"""Monitoring alerts as a case source (issue 19, part 3), ready to register with
+`fintech.compliance.cases.registry.case_source_register(KIND, release=..., confirm=...,
+describe=..., transfers=...)`; not registered here (the lead wires alerts into cases).
+
+Same promises as the screening source: a case closed as cleared clears the alert (the hold
+lifts unless another alert holds the transfer), closed as reported confirms it (the hold
+stays); an alert already decided the way the case decides is left as it is; one confirmed
+outside the case is not released by it. Callbacks run in the case's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fintech.core.errors import Conflict, NotFound
+from fintech.core.services import Actor
+from fintech.monitoring.models import MonitoringAlert
+from fintech.monitoring.services import monitoring_alert_clear, monitoring_alert_confirm
+from fintech.transfers.models import Transfer
+
+KIND = "monitoring_alert"
+# A monitoring hold stops the submit: these are the states in which it keeps money from
+# paying out.
+HELD_TRANSFER_STATES = (Transfer.State.CREATED, Transfer.State.FUNDED)
+
+
+def _alert(alert_id: int) -> MonitoringAlert:
+    alert = MonitoringAlert.objects.select_related("rule", "transfer").filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(f"monitoring alert {alert_id} not found")
+    return alert
+
+
+def release(actor: Actor, alert_id: int, note: str) -> None:
+    status = _alert(alert_id).status
+    if status == MonitoringAlert.Status.OPEN:
+        monitoring_alert_clear(actor=actor, alert=alert_id, note=note)
+    elif status == MonitoringAlert.Status.CONFIRMED:
+        raise Conflict(
+            f"monitoring alert {alert_id} was confirmed outside this case: it stays held"
+        )
+
+
+def confirm(actor: Actor, alert_id: int, note: str) -> None:
+    if _alert(alert_id).status == MonitoringAlert.Status.OPEN:
+        monitoring_alert_confirm(actor=actor, alert=alert_id, note=note)
+
+
+def summary(alert: MonitoringAlert) -> str:
+    """One line for the case's item list."""
+    return f"{alert.rule.name} ({alert.kind}) on transfer {alert.transfer.reference}"
+
+
+def describe(alert_id: int) -> dict[str, Any]:
+    """What the suspicious-activity report carries about the alert."""
+    alert = _alert(alert_id)
+    transfer = alert.transfer
+    return {
+        "kind": KIND,
+        "id": alert.pk,
+        "rule": alert.rule.name,
+        "rule_kind": alert.kind,
+        "jurisdiction": alert.rule.jurisdiction,
+        "transfer_id": transfer.pk,
+        "transfer_reference": transfer.reference,
+        "source_currency": transfer.source_currency,
+        "source_amount_minor": transfer.source_amount_minor,
+        "target_currency": transfer.target_currency,
+        "target_amount_minor": transfer.target_amount_minor,
+        "facts": alert.facts,
+        "score": alert.score,
+        "raised_by": alert.raised_by,
+        "raised_at": alert.created_at.isoformat(),
+        "status": alert.status,
+        "decided_by": alert.decided_by,
+        "decided_at": alert.decided_at.isoformat() if alert.decided_at else "",
+    }
+
+
+def transfers(alert_id: int) -> list[int]:
+    """The transfer the alert holds, while it can still be kept from paying out."""
+    alert = _alert(alert_id)
+    return [alert.transfer_id] if alert.transfer.state in HELD_TRANSFER_STATES else []
