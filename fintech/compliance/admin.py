@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from fintech.compliance import services
+from fintech.compliance.cases.selectors import case_id_of
 from fintech.compliance.models import (
     CaseItem,
     ComplianceStatus,
@@ -220,6 +221,22 @@ class SanctionsEntryAdmin(ReadOnlyAdmin):
     search_fields = ["external_id", "names"]
 
 
+def with_case_id(queryset: QuerySet[Any], *, source: str) -> QuerySet[Any]:
+    """Each alert of kind `source` with the id of the case it is in (`case_id`), in the one
+    list query."""
+    in_case = CaseItem.objects.filter(source=source, source_id=OuterRef("pk"))
+    return queryset.annotate(case_id=Subquery(in_case.values("case_id")))
+
+
+def case_link(alert: Any) -> str:
+    """A link to the alert's case (annotated by with_case_id), or a dash."""
+    case_id = getattr(alert, "case_id", None)
+    if case_id is None:
+        return "—"
+    url = reverse("admin:compliance_case_change", args=[case_id])
+    return format_html('<a href="{}">case {}</a>', url, case_id)
+
+
 def _hit_decision(
     name: str, *, title: str, service: Callable[..., ScreeningHit], done: str
 ) -> Callable[[Any, HttpRequest, QuerySet[ScreeningHit]], TemplateResponse | None]:
@@ -227,12 +244,10 @@ def _hit_decision(
         modeladmin: ScreeningHitAdmin, request: HttpRequest, queryset: QuerySet[ScreeningHit]
     ) -> TemplateResponse | None:
         def apply(actor: Actor, hit: ScreeningHit, note: str) -> object:
-            # A hit in a case is decided by the case's decision (which releases or keeps
-            # every hold in it, with four eyes where the risk needs them); only hits raised
-            # before cases existed are decided here one by one.
-            item = CaseItem.objects.filter(source="screening_hit", source_id=hit.pk).first()
-            if item is not None:
-                raise Conflict(f"it is in case {item.case_id}: decide it there")
+            # Only hits raised before cases existed are decided here one by one.
+            case_id = case_id_of(source="screening_hit", source_id=hit.pk)
+            if case_id is not None:
+                raise Conflict(f"it is in case {case_id}: decide it there")
             return service(actor=actor, hit=hit, note=note)
 
         return action_with_reason(
@@ -289,16 +304,11 @@ class ScreeningHitAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ScreeningHit]:
-        in_case = CaseItem.objects.filter(source="screening_hit", source_id=OuterRef("pk"))
-        return super().get_queryset(request).annotate(case_id=Subquery(in_case.values("case_id")))
+        return with_case_id(super().get_queryset(request), source="screening_hit")
 
     @admin.display(description="case")
     def case(self, hit: ScreeningHit) -> str:
-        case_id = getattr(hit, "case_id", None)
-        if case_id is None:
-            return "—"
-        url = reverse("admin:compliance_case_change", args=[case_id])
-        return format_html('<a href="{}">case {}</a>', url, case_id)
+        return case_link(hit)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # raised only by screening

@@ -6,18 +6,18 @@ Support and finance see neither (fintech/core/staff.py): an alert says why a cus
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 
-from fintech.customers.admin_helpers import action_with_reason, actor_for_request
+from fintech.compliance.admin import case_link, with_case_id
+from fintech.customers.admin_helpers import actor_for_request
 from fintech.monitoring import services
 from fintech.monitoring.models import MonitoringAlert, MonitoringRule
+from fintech.monitoring.services import CASE_SOURCE
 
 
 @admin.register(MonitoringRule)
@@ -70,33 +70,6 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         return False  # alerts point at their rule: switch a rule off instead
 
 
-def _decision(
-    name: str, *, title: str, service: Callable[..., MonitoringAlert], done: str
-) -> Callable[[Any, HttpRequest, QuerySet[MonitoringAlert]], TemplateResponse | None]:
-    def run(
-        modeladmin: MonitoringAlertAdmin,
-        request: HttpRequest,
-        queryset: QuerySet[MonitoringAlert],
-    ) -> TemplateResponse | None:
-        def apply(actor: Any, alert: MonitoringAlert, note: str) -> object:
-            return service(actor=actor, alert=alert, note=note)
-
-        return action_with_reason(
-            modeladmin,
-            request,
-            queryset.select_related("rule", "transfer"),
-            action=name,
-            title=title,
-            reason_required=True,
-            apply=apply,
-            done=done,
-            label=lambda a: f"alert {a.pk} ({a.rule.name} on {a.transfer.reference})",
-        )
-
-    run.__name__ = name
-    return admin.action(description=f"{title} (note required)", permissions=["change"])(run)
-
-
 @admin.register(MonitoringAlert)
 class MonitoringAlertAdmin(admin.ModelAdmin):
     list_display = [
@@ -110,25 +83,21 @@ class MonitoringAlertAdmin(admin.ModelAdmin):
         "raised_by",
         "created_at",
         "decided_by",
+        "case",
     ]
     list_select_related = ["rule", "transfer", "profile"]
     list_filter = ["status", "kind", "raised_by", "rule", "created_at"]
     search_fields = ["transfer__reference", "profile__legal_name", "rule__name"]
     readonly_fields = [f.name for f in MonitoringAlert._meta.fields]
-    actions = [
-        _decision(
-            "clear",
-            title="Clear (not suspicious): the hold lifts",
-            service=services.monitoring_alert_clear,
-            done="cleared",
-        ),
-        _decision(
-            "confirm",
-            title="Confirm (suspicious): the hold stays",
-            service=services.monitoring_alert_confirm,
-            done="confirmed",
-        ),
-    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MonitoringAlert]:
+        return with_case_id(super().get_queryset(request), source=CASE_SOURCE)
+
+    # No decisions here: every alert is in a compliance case from the moment it is raised,
+    # and the case's decision clears or confirms it (four eyes where the risk needs them).
+    @admin.display(description="case")
+    def case(self, alert: MonitoringAlert) -> str:
+        return case_link(alert)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # raised only by the rules
@@ -137,5 +106,5 @@ class MonitoringAlertAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Decisions go through the actions (audited, with a note); the page is read-only.
+        # Read-only: decided by its case.
         return False if obj is not None else super().has_change_permission(request)

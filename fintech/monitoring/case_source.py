@@ -1,6 +1,6 @@
 """Monitoring alerts as a case source (issue 19, part 3), ready to register with
 `fintech.compliance.cases.registry.case_source_register(KIND, release=..., confirm=...,
-describe=..., transfers=...)`; not registered here (the lead wires alerts into cases).
+describe=..., transfers=...)`, which MonitoringConfig.ready does.
 
 Same promises as the screening source: a case closed as cleared clears the alert (the hold
 lifts unless another alert holds the transfer), closed as reported confirms it (the hold
@@ -14,10 +14,14 @@ from typing import Any
 from fintech.core.errors import Conflict, NotFound
 from fintech.core.services import Actor
 from fintech.monitoring.models import MonitoringAlert
-from fintech.monitoring.services import monitoring_alert_clear, monitoring_alert_confirm
+from fintech.monitoring.services import (
+    CASE_SOURCE,
+    monitoring_alert_clear,
+    monitoring_alert_confirm,
+)
 from fintech.transfers.models import Transfer
 
-KIND = "monitoring_alert"
+KIND = CASE_SOURCE
 # A monitoring hold stops the submit: these are the states in which it keeps money from
 # paying out.
 HELD_TRANSFER_STATES = (Transfer.State.CREATED, Transfer.State.FUNDED)
@@ -43,11 +47,6 @@ def release(actor: Actor, alert_id: int, note: str) -> None:
 def confirm(actor: Actor, alert_id: int, note: str) -> None:
     if _alert(alert_id).status == MonitoringAlert.Status.OPEN:
         monitoring_alert_confirm(actor=actor, alert=alert_id, note=note)
-
-
-def summary(alert: MonitoringAlert) -> str:
-    """One line for the case's item list."""
-    return f"{alert.rule.name} ({alert.kind}) on transfer {alert.transfer.reference}"
 
 
 def describe(alert_id: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
+from fintech.compliance.cases.attach import case_attach
 from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert_unless_conflict
@@ -38,6 +39,7 @@ from fintech.monitoring.selectors import monitoring_rules_active
 from fintech.transfers.models import Transfer
 
 MAX_NOTE_LENGTH = 2000
+CASE_SOURCE = "monitoring_alert"  # the alerts' kind in compliance cases (case_source.py)
 NIGHTLY_LOOKBACK_HOURS = 48  # two nights: a missed run is caught up by the next
 
 
@@ -105,7 +107,22 @@ def _alert_raise(
     )
     # profile_id=None on purpose: never to the customer's webhooks (no tipping off).
     event_emit(type="monitoring.alert_raised", profile_id=None, payload=_alert_payload(alert))
+    # Every alert is worked in a case (the profile's active one, or a new one), in this
+    # transaction, as screening hits are: the hold is never without a case to decide it.
+    case_attach(
+        actor=actor,
+        profile=profile_id,
+        source=CASE_SOURCE,
+        source_id=alert.pk,
+        summary=alert_summary(alert),
+        score=alert.score,
+    )
     return alert
+
+
+def alert_summary(alert: MonitoringAlert) -> str:
+    """One line for the case's item list."""
+    return f"{alert.rule.name} ({alert.kind}) on transfer {alert.transfer.reference}"
 
 
 def monitoring_transfer_check(

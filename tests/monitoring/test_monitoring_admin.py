@@ -4,10 +4,10 @@ and decides alerts with a note; support and finance see neither alerts nor their
 from __future__ import annotations
 
 import pytest
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from fintech.compliance.models import CaseItem
 from fintech.core.models import AuditEvent
 from fintech.monitoring.models import MonitoringAlert, MonitoringRule
 from tests.builders import build_user
@@ -64,26 +64,18 @@ def alert(pay) -> MonitoringAlert:
     return MonitoringAlert.objects.get(transfer=pay("250.00"))
 
 
-def test_a_compliance_officer_clears_an_alert_with_a_note(client, alert) -> None:
+def test_a_compliance_officer_sees_the_alert_and_its_case(client, alert) -> None:
     carla = staff("carla", "compliance")
     client.force_login(carla)
     page = client.get(reverse(ALERTS), {"status__exact": "open"})
     assert page.status_code == 200
     assert b"Large GBP" in page.content
-
-    data = {"action": "clear", ACTION_CHECKBOX_NAME: [alert.pk]}
-    asked = client.post(reverse(ALERTS), data)
-    assert b"Reason" in asked.content
-    alert.refresh_from_db()
-    assert alert.status == "open"
-
-    client.post(reverse(ALERTS), {**data, "confirm": "yes", "reason": "payroll, as every month"})
-    alert.refresh_from_db()
-    assert (alert.status, alert.decided_by, alert.note) == (
-        "cleared",
-        "user:carla",
-        "payroll, as every month",
-    )
+    case_id = CaseItem.objects.get(source="monitoring_alert", source_id=alert.pk).case_id
+    case_url = reverse("admin:compliance_case_change", args=[case_id])
+    assert f'href="{case_url}"'.encode() in page.content
+    # Decided by its case, not from the queue: the queue offers no decisions.
+    assert b'value="clear"' not in page.content
+    assert client.get(case_url).status_code == 200
 
 
 @pytest.mark.parametrize("role", ["support", "finance"])

@@ -1,4 +1,4 @@
-"""The case-source callbacks (not yet registered with cases): release clears an open alert,
+"""The case-source callbacks: release clears an open alert,
 confirm confirms it, both leave an alert decided their way alone, a confirmed one is not
 released, and the described facts and held transfer are the alert's."""
 
@@ -9,7 +9,7 @@ import pytest
 from fintech.core.errors import ComplianceHold, Conflict
 from fintech.monitoring import case_source
 from fintech.monitoring.models import MonitoringAlert
-from fintech.monitoring.services import monitoring_alert_confirm
+from fintech.monitoring.services import alert_summary, monitoring_alert_confirm
 from fintech.transfers.services import transfer_fund, transfer_submit
 from tests.monitoring.conftest import CARLA, save_rule
 from tests.transfers.conftest import OPS
@@ -60,4 +60,4 @@ def test_the_report_carries_the_alerts_facts(alert) -> None:
     )
     assert facts["facts"]["amount_minor"] == 25_000
     assert facts["transfer_reference"] == alert.transfer.reference
-    assert case_source.summary(alert).startswith("Large GBP (large_amount) on transfer TR")
+    assert alert_summary(alert).startswith("Large GBP (large_amount) on transfer TR")

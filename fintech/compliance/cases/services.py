@@ -13,25 +13,25 @@ through the alert kinds' registered callbacks (registry.py).
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 import pghistory
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from fintech.compliance.cases.attach import (
+    _proposal_clear,
+    _record,
+    _save,
+)
+from fintech.compliance.cases.attach import case_attach as case_attach  # all case writes here
 from fintech.compliance.cases.attachments import attachment_check
 from fintech.compliance.cases.registry import case_source
 from fintech.compliance.models import (
-    ACTIVE_CASE_STATES,
     Case,
     CaseAttachment,
     CaseItem,
     CaseNote,
-    risk_level,
 )
 from fintech.core.errors import (
     Conflict,
@@ -40,9 +40,8 @@ from fintech.core.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from fintech.core.services import Actor, audit_record, event_emit
+from fintech.core.services import Actor, audit_record
 from fintech.core.transactions import service_transaction
-from fintech.customers.models import Profile
 from fintech.transfers.services import transfer_cancel
 
 MAX_NOTE_LENGTH = 4000
@@ -54,17 +53,6 @@ CANCEL_REASON = "cancelled after a compliance review"
 class MakerCannotApprove(Conflict):
     code = "maker_cannot_approve"
     title = "The officer who proposed a decision cannot approve it"
-
-
-def case_payload(case: Case) -> dict[str, Any]:
-    return {
-        "case_id": case.pk,
-        "profile_id": case.profile_id,
-        "state": case.state,
-        "risk_score": case.risk_score,
-        "risk_level": case.risk_level,
-        "decision": case.decision,
-    }
 
 
 def _clean_text(text: str, *, field: str = "note", required: bool = True) -> str:
@@ -84,107 +72,6 @@ def _locked(case_id: int) -> Case:
     case = Case.objects.select_for_update(of=("self",)).filter(pk=case_id).first()
     if case is None:
         raise NotFound(f"case {case_id} not found")
-    return case
-
-
-def _record(
-    case: Case, *, actor: Actor, action: str, reason: str = "", data: dict[str, Any] | None = None
-) -> None:
-    audit_record(
-        actor=actor,
-        action=f"case.{action}",
-        target=case,
-        reason=reason,
-        data={**case_payload(case), **(data or {})},
-    )
-    # profile_id=None on purpose: no case event ever reaches the customer's webhooks.
-    event_emit(
-        type=f"case.{action}", profile_id=None, payload={**case_payload(case), **(data or {})}
-    )
-
-
-def _save(case: Case, *, actor: Actor, reason: str = "") -> None:
-    with pghistory.context(actor=actor.label, reason=reason, request_id=actor.request_id):
-        case.save()
-
-
-# ---------------------------------------------------------------------------------------------
-# Alerts in, cases opened
-
-
-def _active_case(profile_id: int) -> Case | None:
-    # FOR UPDATE: a close committing meanwhile is waited for, and PostgreSQL re-checks the
-    # state after the wait, so a just-closed case is not attached to.
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .filter(profile_id=profile_id, state__in=ACTIVE_CASE_STATES)
-        .first()
-    )
-
-
-@service_transaction
-def case_attach(
-    *,
-    actor: Actor,
-    profile: Profile | int,
-    source: str,
-    source_id: int,
-    summary: str,
-    score: int,
-) -> Case:
-    """Put the alert (`source`, `source_id`) in the profile's active case, opening one if it
-    has none. Idempotent: an alert already in a case returns that case unchanged."""
-    case_source(source)  # an unregistered kind could never be decided: refuse it now
-    profile_id = profile.pk if isinstance(profile, Profile) else int(profile)
-    existing = CaseItem.objects.filter(source=source, source_id=source_id).first()
-    if existing is not None:
-        return Case.objects.get(pk=existing.case_id)
-    score = max(0, min(int(score), 100))
-    case = _active_case(profile_id)
-    opened = case is None
-    if case is None:
-        try:
-            # A savepoint: another alert on the same profile opening its case at this moment
-            # wins the partial unique index; we then attach to the case it opened.
-            with transaction.atomic(), pghistory.context(actor=actor.label):
-                case = Case.objects.create(
-                    profile_id=profile_id,
-                    risk_score=score,
-                    risk_level=risk_level(score),
-                    due_at=timezone.now() + timedelta(days=settings.CASE_DUE_DAYS),
-                )
-        except IntegrityError:
-            case = _active_case(profile_id)
-            opened = False
-            if case is None:  # pragma: no cover - the winner cannot have closed it already
-                raise
-    if opened:
-        _record(case, actor=actor, action="opened")
-    try:
-        with transaction.atomic(), pghistory.context(actor=actor.label):
-            CaseItem.objects.create(
-                case=case, source=source, source_id=source_id, summary=summary[:300], score=score
-            )
-    except IntegrityError:
-        # The same alert attached concurrently: it is in a case, which is all we promise.
-        existing = CaseItem.objects.get(source=source, source_id=source_id)
-        return Case.objects.get(pk=existing.case_id)
-    changed: dict[str, Any] = {}
-    if score > case.risk_score:
-        case.risk_score, case.risk_level = score, risk_level(score)
-        changed["risk_raised"] = True
-    if case.proposed_decision:
-        # New facts: a proposal made without them must not be approved.
-        changed["proposal_dropped"] = case.proposed_decision
-        _proposal_clear(case)
-    if changed:
-        _save(case, actor=actor, reason=f"{source} {source_id} added")
-    _record(
-        case,
-        actor=actor,
-        action="item_added",
-        data={"source": source, "source_id": source_id, "score": score, **changed},
-    )
     return case
 
 
@@ -316,15 +203,6 @@ def case_return_to_investigation(*, actor: Actor, case_id: int, note: str) -> Ca
 
 # ---------------------------------------------------------------------------------------------
 # Closing: four eyes at or above CASE_FOUR_EYES_RISK
-
-
-def _proposal_clear(case: Case) -> None:
-    case.proposed_decision = ""
-    case.proposed_cancel_transfers = False
-    case.proposed_note = ""
-    case.proposed_by = ""
-    case.proposed_by_user_id = None
-    case.proposed_at = None
 
 
 def _transition_for(decision: str) -> str:

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
-from fintech.compliance.cases.services import case_attach
+from fintech.compliance.cases.attach import case_attach
 from fintech.compliance.models import (
     HOLDING_HIT_STATES,
     SanctionsEntry,
