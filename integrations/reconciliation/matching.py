@@ -152,9 +152,11 @@ def _drop_matched(cursor: Any, *, pairs: str, made: int) -> None:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
         rows = float(cursor.fetchone()[0])
         if made * 2 > rows:
+            # NOT IN over a non-null id column: one hash of the used ids, probed per row (the
+            # planner's merge anti join sorted both tables: twice as long).
             cursor.execute(
                 f"""CREATE TEMP TABLE {table}_left ON COMMIT DROP AS SELECT * FROM {table} t
-                    WHERE NOT EXISTS (SELECT 1 FROM {pairs} x WHERE x.{column} = t.id);
+                    WHERE t.id NOT IN (SELECT x.{column} FROM {pairs} x);
                     DROP TABLE {table}; ALTER TABLE {table}_left RENAME TO {table}"""  # noqa: S608
             )
         else:
