@@ -858,6 +858,14 @@ ERP_SCREENING_KEYWORDS: list[str] = [
 # (0-100, rapidfuzz token ratios over transliterated, normalised names) is a hit, unless date
 # of birth or country, known on both sides, disagree.
 SANCTIONS_MATCH_THRESHOLD = env_int("SANCTIONS_MATCH_THRESHOLD", 88, minimum=50)
+# Compliance cases (fintech/compliance/cases, docs/compliance.md "Cases"). Closing a case whose
+# risk score (0-100, its highest alert's) is at or above this takes two officers: one
+# proposes, another approves (101 turns four eyes off).
+CASE_FOUR_EYES_RISK = env_int("CASE_FOUR_EYES_RISK", 80, minimum=0)
+# A case's decision is due this many days after it opens (overdue ones rank high in the inbox).
+CASE_DUE_DAYS = env_int("CASE_DUE_DAYS", 30, minimum=1)
+# Largest attachment accepted (bytes); attachments are kept in the database.
+CASE_ATTACHMENT_MAX_BYTES = env_int("CASE_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 # Most items in one JSON batch.
 ERP_BATCH_MAX_ITEMS = env_int("ERP_BATCH_MAX_ITEMS", 2000, minimum=1)
 

@@ -814,6 +814,8 @@ class ExceptionItem(models.Model):
         CONNECTION = "connection", "Reconnect required (token refresh failed)"
         DEAD_LETTER = "dead_letter", "Dead letter"
         DISPUTE_DUE = "dispute_due", "Dispute past its deadline"
+        COMPLIANCE_CASE = "compliance_case", "Compliance case open"
+        SCREENING_HIT = "screening_hit", "Screening hit not in a case"
 
     class Severity(models.IntegerChoices):
         LOW = 1, "Low"

@@ -180,6 +180,11 @@ def entry_postings(*, entry_id: int) -> list[tuple[str, str, int, int]]:
     )
 
 
+def entry_reversed_by(*, entry_id: int) -> int | None:
+    """The id of the entry that reverses `entry_id`, if one does (at most one can)."""
+    return JournalEntry.objects.filter(reverses_id=entry_id).values_list("pk", flat=True).first()
+
+
 def entry_by_idempotency_key(*, idempotency_key: str) -> JournalEntry | None:
     return JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
 

@@ -12,19 +12,22 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from fintech.compliance import services
 from fintech.compliance.models import (
+    CaseItem,
     ComplianceStatus,
     SanctionsEntry,
     SanctionsListVersion,
     ScreeningHit,
 )
 from fintech.compliance.screening import services as screening
+from fintech.core.errors import Conflict
 from fintech.core.models import AuditEvent
 from fintech.core.services import Actor
 from fintech.customers.admin_helpers import action_with_reason
@@ -224,6 +227,12 @@ def _hit_decision(
         modeladmin: ScreeningHitAdmin, request: HttpRequest, queryset: QuerySet[ScreeningHit]
     ) -> TemplateResponse | None:
         def apply(actor: Actor, hit: ScreeningHit, note: str) -> object:
+            # A hit in a case is decided by the case's decision (which releases or keeps
+            # every hold in it, with four eyes where the risk needs them); only hits raised
+            # before cases existed are decided here one by one.
+            item = CaseItem.objects.filter(source="screening_hit", source_id=hit.pk).first()
+            if item is not None:
+                raise Conflict(f"it is in case {item.case_id}: decide it there")
             return service(actor=actor, hit=hit, note=note)
 
         return action_with_reason(
@@ -239,7 +248,9 @@ def _hit_decision(
         )
 
     run.__name__ = name
-    return admin.action(description=f"{title} (note required)", permissions=["change"])(run)
+    return admin.action(
+        description=f"{title} (only hits not in a case; note required)", permissions=["change"]
+    )(run)
 
 
 @admin.register(ScreeningHit)
@@ -256,6 +267,7 @@ class ScreeningHitAdmin(admin.ModelAdmin):
         "entry",
         "created_at",
         "decided_by",
+        "case",
     ]
     list_select_related = ["profile", "entry"]
     list_filter = ["status", "subject_type", "entry__source"]
@@ -276,6 +288,18 @@ class ScreeningHitAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScreeningHit]:
+        in_case = CaseItem.objects.filter(source="screening_hit", source_id=OuterRef("pk"))
+        return super().get_queryset(request).annotate(case_id=Subquery(in_case.values("case_id")))
+
+    @admin.display(description="case")
+    def case(self, hit: ScreeningHit) -> str:
+        case_id = getattr(hit, "case_id", None)
+        if case_id is None:
+            return "—"
+        url = reverse("admin:compliance_case_change", args=[case_id])
+        return format_html('<a href="{}">case {}</a>', url, case_id)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # raised only by screening
 
@@ -285,3 +309,6 @@ class ScreeningHitAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Decisions go through the actions (audited, with a note); the page is read-only.
         return False if obj is not None else super().has_change_permission(request)
+
+
+from fintech.compliance import admin_cases  # noqa: E402,F401  (the cases console registers itself)

@@ -30,6 +30,8 @@ never assign it directly.
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -233,3 +235,210 @@ class ScreeningHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} {self.subject_id} ~ {self.matched_name} ({self.score})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases (issue 19, part 3). Alerts (screening hits; later monitoring alerts) are grouped per
+# profile into a case that compliance investigates and closes as cleared (holds released) or
+# reported (holds kept, held transfers optionally cancelled). See fintech/compliance/cases/.
+#
+#   open --start_investigation--> investigating --escalate--> escalated
+#                                   |     ^                      |
+#                                   |     +--return_to_investigation
+#                                   +--close_cleared / close_reported <--+
+#
+# Closed is final. A profile has at most one active (open, investigating, escalated) case:
+# a new alert on it attaches there; after a close, the next alert opens a new case.
+
+
+class CaseRisk(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+# Risk bands over the 0-100 score (the highest of the case's items).
+RISK_BANDS = ((80, CaseRisk.HIGH), (50, CaseRisk.MEDIUM), (0, CaseRisk.LOW))
+
+
+def risk_level(score: int) -> str:
+    return next(level for floor, level in RISK_BANDS if score >= floor)
+
+
+ACTIVE_CASE_STATES = ("open", "investigating", "escalated")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
+class Case(ConcurrentTransitionMixin, models.Model):
+    """A compliance case on one profile; see the block comment above for the lifecycle.
+
+    Closing a case at or above CASE_FOUR_EYES_RISK takes two officers: the first proposes
+    the decision (`proposed_*`), a different one approves it (`approved_by`)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        INVESTIGATING = "investigating", "Investigating"
+        ESCALATED = "escalated", "Escalated"
+        CLOSED_CLEARED = "closed_cleared", "Closed: cleared"
+        CLOSED_REPORTED = "closed_reported", "Closed: reported"
+
+    class Decision(models.TextChoices):
+        CLEARED = "cleared", "Cleared (holds released)"
+        REPORTED = "reported", "Reported (holds kept)"
+
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="cases")
+    state = FSMField(default=State.OPEN, choices=State.choices, protected=True, db_index=True)
+    risk_score = models.PositiveSmallIntegerField(default=0, help_text="0-100: the highest item")
+    risk_level = models.CharField(
+        max_length=10, choices=CaseRisk.choices, default=CaseRisk.LOW, db_index=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the compliance officer working it",
+    )
+    opened_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    due_at = models.DateTimeField(db_index=True, help_text="decision due (CASE_DUE_DAYS)")
+    updated_at = models.DateTimeField(auto_now=True)
+    # Four eyes: the maker's proposal, waiting for another officer.
+    proposed_decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    proposed_cancel_transfers = models.BooleanField(default=False)
+    proposed_note = models.TextField(blank=True)
+    proposed_by = models.CharField(max_length=200, blank=True)
+    proposed_by_user_id = models.BigIntegerField(null=True, blank=True)
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    # The decision as taken.
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    decision_note = models.TextField(blank=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+    approved_by = models.CharField(max_length=200, blank=True, help_text="the second officer")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    transfers_cancelled = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            # One active case per profile: two alerts racing to open one cannot make two.
+            models.UniqueConstraint(
+                fields=["profile"],
+                condition=models.Q(state__in=ACTIVE_CASE_STATES),
+                name="case_one_active_per_profile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} ({self.get_state_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_CASE_STATES
+
+    @transition(field=state, source=State.OPEN, target=State.INVESTIGATING)
+    def start_investigation(self) -> None:
+        pass
+
+    @transition(field=state, source=State.INVESTIGATING, target=State.ESCALATED)
+    def escalate(self) -> None:
+        pass
+
+    @transition(field=state, source=State.ESCALATED, target=State.INVESTIGATING)
+    def return_to_investigation(self) -> None:
+        pass
+
+    @transition(
+        field=state, source=[State.INVESTIGATING, State.ESCALATED], target=State.CLOSED_CLEARED
+    )
+    def close_cleared(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=state, source=[State.INVESTIGATING, State.ESCALATED], target=State.CLOSED_REPORTED
+    )
+    def close_reported(self) -> None:
+        self.closed_at = timezone.now()
+
+
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
+)
+class CaseItem(models.Model):
+    """One alert in a case, by kind and id (fintech.compliance.cases.registry): a screening
+    hit today, a monitoring alert later. An alert is in one case only."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "", "Pending"
+        RELEASED = "released", "Released (hold lifted)"
+        CONFIRMED = "confirmed", "Confirmed (hold kept)"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="items")
+    source = models.CharField(max_length=40, help_text='the kind, e.g. "screening_hit"')
+    source_id = models.BigIntegerField()
+    summary = models.CharField(max_length=300)
+    score = models.PositiveSmallIntegerField(help_text="0-100, as raised")
+    added_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="caseitem_alert_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.source_id}"
+
+
+class CaseNote(models.Model):
+    """An officer's note. Append-only: PostgreSQL refuses to rewrite or delete one."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    author_label = models.CharField(max_length=200)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        triggers = [
+            pgtrigger.Protect(
+                name="casenote_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"
+
+
+class CaseAttachment(models.Model):
+    """Evidence kept in the database (never under a served media path): type and size checked
+    on the way in, SHA-256 kept, downloaded only by compliance through the admin."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    filename = models.CharField(max_length=200, help_text="sanitised")
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by_label = models.CharField(max_length=200)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        triggers = [
+            pgtrigger.Protect(
+                name="caseattachment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.filename

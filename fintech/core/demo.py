@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.services import beneficiary_create
+from fintech.compliance.cases.services import case_note_add
+from fintech.compliance.models import Case
 from fintech.compliance.screening.services import sanctions_list_load
 from fintech.compliance.services import (
     compliance_flag_review,
@@ -252,6 +254,14 @@ def _sanctions(nordlicht: Profile) -> None:
             country="DE",
             scheme="iban",
             details={"iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"},
+        )
+    # The hit opened a case (fintech/compliance/cases): give it a note so its page shows one.
+    case = Case.objects.filter(profile=nordlicht, state=Case.State.OPEN).first()
+    if case is not None and not case.notes.exists():
+        case_note_add(
+            actor=DEMO,
+            case_id=case.pk,
+            text="Beneficiary's name matches an OFAC entry: asked for the holder's registration.",
         )
 
 

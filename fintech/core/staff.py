@@ -84,7 +84,12 @@ RECONCILIATION_CUSTOMER_DATA = [
 
 # Sanctions screening hits say why a customer is held: compliance only (support sees that a
 # transfer cannot go, from the error, not why).
-SCREENING_HITS_HIDDEN = ["!compliance.*_screeninghit", "!compliance.*_screeninghitevent"]
+SCREENING_HITS_HIDDEN = [
+    "!compliance.*_screeninghit",
+    "!compliance.*_screeninghitevent",
+    # Compliance cases, their items, notes, attachments and row history (fintech/compliance).
+    "!compliance.*_case*",
+]
 
 # The exception inbox (integrations/inbox): every role works it; each sees only the items of
 # sources whose model it may view (integrations/inbox/sources.py).
@@ -98,6 +103,10 @@ STAFF_ROLES: dict[str, list[str]] = {
         *VIEW_CUSTOMERS,
         "compliance.change_compliancestatus",
         "compliance.change_screeninghit",
+        # Cases: work them (assign, transitions, decisions, SAR), add notes and attachments.
+        "compliance.change_case",
+        "compliance.add_casenote",
+        "compliance.add_caseattachment",
         "core.view_auditevent",
         "pghistory.view_*",
         *INBOX,

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from fintech.compliance.screening.selectors import screening_hold_summary
 from fintech.core.errors import ValidationFailed
 from fintech.core.money import format_minor
 from fintech.customers.admin_helpers import action_with_reason, actor_for_request
@@ -104,10 +105,23 @@ class ProfileAdmin(admin.ModelAdmin):
     readonly_fields = [
         *PROFILE_FIELDS,
         "compliance_link",
+        "compliance_hold",
         "wallet_balances",
         "created_at",
         "updated_at",
     ]
+
+    @admin.display(description="compliance hold")
+    def compliance_hold(self, obj: Profile) -> str:
+        # That a hold exists, for every role that sees the profile; why is on the case, which
+        # only compliance sees.
+        held = screening_hold_summary(profile_id=obj.pk)
+        if not held:
+            return "none"
+        return (
+            f"on hold by compliance: {', '.join(held)} (no transfer can be created or "
+            "submitted until compliance decides)"
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Profile]:
         return (
@@ -130,7 +144,14 @@ class ProfileAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
             return tuple(PROFILE_FIELDS)
-        return (*PROFILE_FIELDS, "compliance_link", "wallet_balances", "created_at", "updated_at")
+        return (
+            *PROFILE_FIELDS,
+            "compliance_link",
+            "compliance_hold",
+            "wallet_balances",
+            "created_at",
+            "updated_at",
+        )
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[InlineModelAdmin[Any, Any]]]:
         return [MembershipInline] if obj is not None else []

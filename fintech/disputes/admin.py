@@ -34,7 +34,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 def _label(dispute: Dispute) -> str:
-    return f"Dispute {dispute.pk} ({dispute.transfer.reference})"
+    return f"Dispute {dispute.pk} ({dispute.subject})"
 
 
 def _decision(outcome: str, title: str, done: str) -> Any:
@@ -55,10 +55,10 @@ def _decision(outcome: str, title: str, done: str) -> Any:
 
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    list_display = ("id", "transfer", "profile", "reason", "state", "amount", "respond_by",
-                    "created_at")  # fmt: skip
+    list_display = ("id", "transfer", "funding_entry_id", "profile", "reason", "state", "amount",
+                    "respond_by", "created_at")  # fmt: skip
     list_filter = ("state", "reason", OverdueFilter)
-    search_fields = ("transfer__reference", "profile__name", "=id")
+    search_fields = ("transfer__reference", "profile__name", "=id", "=funding_entry_id")
     list_select_related = ("transfer", "profile")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Dispute._meta.fields]
@@ -66,7 +66,11 @@ class DisputeAdmin(admin.ModelAdmin):
         "request_evidence",
         "mark_under_review",
         _decision(Dispute.State.WON, "Decide: won (release the hold)", "won, hold released"),
-        _decision(Dispute.State.LOST, "Decide: lost (refund the transfer)", "lost, refunded"),
+        _decision(
+            Dispute.State.LOST,
+            "Decide: lost (refund the transfer, or return the funding)",
+            "lost, refunded",
+        ),
         _decision(Dispute.State.WITHDRAWN, "Withdraw (release the hold)", "withdrawn"),
     ]
 

@@ -1,4 +1,4 @@
-"""Disputes: a customer (or the payout partner) says a completed transfer went wrong.
+"""Disputes: a customer (or a partner) says a completed transfer or a wallet funding went wrong.
 
 opened --request_evidence--> evidence_requested --review--> under_review --win--> won
    |                                                             +--lose--> lost
@@ -43,11 +43,18 @@ class Dispute(ConcurrentTransitionMixin, models.Model):
     OPEN_STATES = (State.OPENED, State.EVIDENCE_REQUESTED, State.UNDER_REVIEW)
 
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="disputes")
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="disputes")
+    # What is disputed: a transfer, or a wallet funding (its ledger entry; fintech never
+    # imports ledger.models, so an id). Exactly one of the two (constraint below).
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="disputes", null=True, blank=True
+    )
+    funding_entry_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, help_text="the ledger entry of a disputed funding"
+    )
     reason = models.CharField(max_length=20, choices=Reason.choices)
     description = models.TextField(blank=True)
     state = FSMField(default=State.OPENED, choices=State.choices, protected=True, db_index=True)
-    # What is in dispute: the transfer's source amount, in its currency (minor units).
+    # What is in dispute: the transfer's source amount or the funded amount (minor units).
     currency = models.CharField(max_length=3)
     amount_minor = models.BigIntegerField()
     # The ledger hold reserving the refund while the dispute is open (ledger.Hold id; fintech
@@ -73,11 +80,27 @@ class Dispute(ConcurrentTransitionMixin, models.Model):
                 condition=Q(state__in=["opened", "evidence_requested", "under_review"]),
                 name="dispute_one_open_per_transfer",
             ),
+            models.UniqueConstraint(
+                fields=["funding_entry_id"],
+                condition=Q(state__in=["opened", "evidence_requested", "under_review"]),
+                name="dispute_one_open_per_funding",
+            ),
+            models.CheckConstraint(
+                condition=Q(transfer__isnull=True) ^ Q(funding_entry_id__isnull=True),
+                name="dispute_on_transfer_or_funding",
+            ),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="dispute_amount_positive"),
         ]
 
     def __str__(self) -> str:
-        return f"dispute {self.pk} on {self.transfer_id}"
+        return f"dispute {self.pk} on {self.subject}"
+
+    @property
+    def subject(self) -> str:
+        """What is disputed, as people name it: a transfer's reference or a funding's entry."""
+        if self.transfer is None:
+            return f"wallet funding {self.funding_entry_id}"
+        return f"transfer {self.transfer.reference}"
 
     @property
     def is_open(self) -> bool:

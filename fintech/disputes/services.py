@@ -14,7 +14,7 @@ from typing import Any
 
 import pghistory
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -33,6 +33,7 @@ from fintech.customers.models import Profile
 from fintech.disputes import money
 from fintech.disputes.models import Dispute
 from fintech.transfers.models import Transfer
+from ledger.errors import InsufficientFunds
 
 MAX_TEXT_LENGTH = 2000
 State = Dispute.State
@@ -51,7 +52,8 @@ def dispute_payload(dispute: Dispute, *, previous_state: str = "") -> dict[str, 
     return {
         "id": dispute.pk,
         "transfer_id": dispute.transfer_id,
-        "transfer_reference": dispute.transfer.reference,
+        "transfer_reference": dispute.transfer.reference if dispute.transfer else "",
+        "funding_entry_id": dispute.funding_entry_id,
         "reason": dispute.reason,
         "state": dispute.state,
         "previous_state": previous_state,
@@ -94,62 +96,156 @@ def _check_disputable(transfer: Transfer, *, now: datetime) -> None:
         )
 
 
+# A funding is disputed because it should not be in the wallet (the payer did not authorise it,
+# it was paid twice, the payer's bank recalled it): losing returns it to the payer. "Not
+# received" and "wrong amount" are about money that never arrived: a reconciliation question
+# (a suggested funding), not a dispute of an entry that exists.
+FUNDING_REASONS = (
+    Dispute.Reason.UNAUTHORISED,
+    Dispute.Reason.DUPLICATE,
+    Dispute.Reason.PARTNER_RETURN,
+)
+
+
 @service_transaction
 def dispute_open(
-    *, actor: Actor, profile: Profile, transfer_id: int | str, reason: str, description: str = ""
+    *,
+    actor: Actor,
+    profile: Profile,
+    reason: str,
+    transfer_id: int | str | None = None,
+    funding_entry_id: int | str | None = None,
+    description: str = "",
 ) -> Dispute:
-    """A dispute on one of `profile`'s paid-out transfers, with the disputed amount on hold.
+    """A dispute on one of `profile`'s paid-out transfers or wallet fundings (exactly one of
+    `transfer_id`, `funding_entry_id`), with the disputed amount on hold.
 
-    Raises NotFound (no such transfer, or another profile's), DisputeRefused (422: refunded,
-    not paid out, past DISPUTE_OPEN_MAX_DAYS), Conflict (a dispute is already open on it) or
-    ValidationFailed. Nothing is held unless the dispute is created.
+    Raises NotFound (no such transfer or funding, or another profile's), DisputeRefused (422:
+    refunded or returned, not paid out, past DISPUTE_OPEN_MAX_DAYS, a funding already spent),
+    Conflict (a dispute is already open on it) or ValidationFailed. Nothing is held unless the
+    dispute is created.
     """
     if reason not in Dispute.Reason.values:
         raise ValidationFailed(
             [FieldError("reason", "invalid", f"one of {', '.join(Dispute.Reason.values)}")]
         )
+    if (transfer_id is None) == (funding_entry_id is None):
+        message = "give exactly one of transfer_id and funding_entry_id"
+        raise ValidationFailed(
+            [FieldError("transfer_id", "one_required", message),
+             FieldError("funding_entry_id", "one_required", message)]
+        )  # fmt: skip
     description = _checked_text(description, field="description", required=False)
     now = timezone.now()
     with pghistory.context(actor=actor.label, request_id=actor.request_id):
-        # Lock the transfer: a partner's return refunding it right now either commits first
-        # (and we see `refunded`) or waits for this dispute; never both refund and hold.
-        transfer = (
-            Transfer.objects.select_for_update()
-            .filter(pk=transfer_id if str(transfer_id).isdigit() else None, profile=profile)
-            .first()
-        )
-        if transfer is None:
-            raise NotFound(
-                f"transfer {transfer_id} not found",
-                fields=[FieldError("transfer_id", "not_found", "no such transfer")],
-            )
-        _check_disputable(transfer, now=now)
-        if Dispute.objects.filter(transfer=transfer, state__in=Dispute.OPEN_STATES).exists():
-            raise Conflict(
-                f"transfer {transfer.reference} already has an open dispute",
-                fields=[FieldError("transfer_id", "dispute_open", "a dispute is already open")],
-            )
-        try:
-            dispute = Dispute.objects.create(
-                profile=profile,
-                transfer=transfer,
-                reason=reason,
-                description=description,
-                currency=transfer.source_currency,
-                amount_minor=transfer.source_amount_minor,
-                respond_by=now + timedelta(days=settings.DISPUTE_RESPONSE_DAYS),
-            )
-        except IntegrityError as exc:  # pragma: no cover - the transfer lock serialises opens
-            raise Conflict(f"transfer {transfer.reference} already has an open dispute") from exc
-        dispute.hold_id = money.dispute_hold_place(dispute)
-        dispute.save(update_fields=["hold_id"])
+        if transfer_id is not None:
+            dispute = _open_on_transfer(profile, transfer_id, reason, description, now)
+        else:
+            dispute = _open_on_funding(profile, funding_entry_id, reason, description, now)
         audit_record(
             actor=actor,
             action="dispute.open",
             target=dispute,
-            data={"transfer": transfer.reference, "reason": reason, "hold_id": dispute.hold_id},
+            data={"subject": dispute.subject, "reason": reason, "hold_id": dispute.hold_id},
         )
         event_emit(type="dispute.opened", payload=dispute_payload(dispute), profile_id=profile.pk)
+    return dispute
+
+
+def _open_on_transfer(
+    profile: Profile, transfer_id: int | str, reason: str, description: str, now: datetime
+) -> Dispute:
+    # Lock the transfer: a partner's return refunding it right now either commits first
+    # (and we see `refunded`) or waits for this dispute; never both refund and hold.
+    transfer = (
+        Transfer.objects.select_for_update()
+        .filter(pk=transfer_id if str(transfer_id).isdigit() else None, profile=profile)
+        .first()
+    )
+    if transfer is None:
+        raise NotFound(
+            f"transfer {transfer_id} not found",
+            fields=[FieldError("transfer_id", "not_found", "no such transfer")],
+        )
+    _check_disputable(transfer, now=now)
+    if Dispute.objects.filter(transfer=transfer, state__in=Dispute.OPEN_STATES).exists():
+        raise Conflict(
+            f"transfer {transfer.reference} already has an open dispute",
+            fields=[FieldError("transfer_id", "dispute_open", "a dispute is already open")],
+        )
+    try:
+        dispute = Dispute.objects.create(
+            profile=profile,
+            transfer=transfer,
+            reason=reason,
+            description=description,
+            currency=transfer.source_currency,
+            amount_minor=transfer.source_amount_minor,
+            respond_by=now + timedelta(days=settings.DISPUTE_RESPONSE_DAYS),
+        )
+    except IntegrityError as exc:  # pragma: no cover - the transfer lock serialises opens
+        raise Conflict(f"transfer {transfer.reference} already has an open dispute") from exc
+    dispute.hold_id = money.dispute_hold_place(dispute)
+    dispute.save(update_fields=["hold_id"])
+    return dispute
+
+
+def _funding_refused(code: str, message: str) -> DisputeRefused:
+    return DisputeRefused(message, fields=[FieldError("funding_entry_id", code, message)])
+
+
+def _open_on_funding(
+    profile: Profile, entry_id: int | str | None, reason: str, description: str, now: datetime
+) -> Dispute:
+    if reason not in FUNDING_REASONS:
+        raise ValidationFailed(
+            [FieldError("reason", "not_for_funding",
+                        f"a wallet funding is disputed as one of {', '.join(FUNDING_REASONS)}")]
+        )  # fmt: skip
+    funding = money.funding_of(profile, entry_id)
+    if funding is None:
+        raise NotFound(
+            f"wallet funding {entry_id} not found",
+            fields=[FieldError("funding_entry_id", "not_found", "no such wallet funding")],
+        )
+    if funding.returned:
+        raise _funding_refused(
+            "already_returned", f"wallet funding {funding.entry_id} was returned"
+        )
+    window = timedelta(days=settings.DISPUTE_OPEN_MAX_DAYS)
+    if funding.effective_at + window < now:
+        raise _funding_refused(
+            "dispute_window_closed",
+            f"wallet funding {funding.entry_id} was credited more than "
+            f"{settings.DISPUTE_OPEN_MAX_DAYS} days ago",
+        )
+    try:
+        # A savepoint: two opens racing on one funding meet the partial unique index, and the
+        # loser's transaction must stay usable to answer with a Conflict.
+        with transaction.atomic():
+            dispute = Dispute.objects.create(
+                profile=profile,
+                funding_entry_id=funding.entry_id,
+                reason=reason,
+                description=description,
+                currency=funding.currency,
+                amount_minor=funding.amount_minor,
+                respond_by=now + timedelta(days=settings.DISPUTE_RESPONSE_DAYS),
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"wallet funding {funding.entry_id} already has an open dispute",
+            fields=[FieldError("funding_entry_id", "dispute_open", "a dispute is already open")],
+        ) from exc
+    try:
+        dispute.hold_id = money.dispute_hold_place(dispute)
+    except InsufficientFunds as exc:
+        raise _funding_refused(
+            "funding_spent",
+            f"the wallet no longer holds the {format_minor(funding.amount_minor, funding.currency)}"
+            f" {funding.currency} of wallet funding {funding.entry_id}: contact support",
+        ) from exc
+    dispute.save(update_fields=["hold_id"])
     return dispute
 
 

@@ -19,8 +19,10 @@ from django.db.models import (
     Case,
     CharField,
     DateTimeField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -29,7 +31,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, Left
 from django.urls import NoReverseMatch, reverse
 
-from fintech.compliance.models import ComplianceStatus
+from fintech.compliance.models import ACTIVE_CASE_STATES, CaseItem, ComplianceStatus, ScreeningHit
+from fintech.compliance.models import Case as ComplianceCase
 from fintech.core.models import DeadLetter
 from fintech.disputes.models import Dispute
 from fintech.payments.models import PaymentRequest
@@ -211,6 +214,38 @@ def compliance_reviews(now: datetime) -> QuerySet[Any]:
     )
 
 
+def compliance_cases(now: datetime) -> QuerySet[Any]:
+    """An active compliance case until it is closed. High when escalated, past its due date
+    or waiting for a second officer's approval. Compliance only (the title names the
+    profile; the permission keeps support and finance out)."""
+    urgent = Q(state="escalated") | Q(due_at__lte=now) | ~Q(proposed_decision="")
+    return _items(
+        ComplianceCase.objects.filter(state__in=ACTIVE_CASE_STATES),
+        sid=_sid(),
+        severity=Case(When(urgent, then=Value(SEV.HIGH)), default=SEV.MEDIUM),
+        title=_text("Compliance case ", _sid(), " on ", F("profile__legal_name"), ": ",
+                    F("state"),
+                    Case(When(~Q(proposed_decision=""), then=Value(" (awaiting approval)")),
+                         default=Value(""))),
+        since=F("opened_at"),
+        owner=Cast("assignee_id", output_field=BigIntegerField()),
+    )  # fmt: skip
+
+
+def screening_hits(now: datetime) -> QuerySet[Any]:
+    """An open screening hit that is in no case (raised before cases existed): decided on its
+    own in the hit admin."""
+    in_case = CaseItem.objects.filter(source="screening_hit", source_id=OuterRef("pk"))
+    return _items(
+        ScreeningHit.objects.filter(status=ScreeningHit.Status.OPEN).filter(~Exists(in_case)),
+        sid=_sid(),
+        severity=SEV.HIGH,
+        title=_text("Screening hit ", _sid(), " on ", F("profile__legal_name"),
+                    " not in a case"),
+        since=F("created_at"),
+    )  # fmt: skip
+
+
 def payments_held(now: datetime) -> QuerySet[Any]:
     return _items(
         PaymentRequest.objects.filter(state=PaymentRequest.State.HELD),
@@ -230,8 +265,10 @@ def disputes_due(now: datetime) -> QuerySet[Any]:
         # The state is part of the identity: overdue again under review is a new problem.
         sid=Concat(_sid(), Value(":"), "state", output_field=CharField()),
         severity=SEV.HIGH,
-        title=_text("Dispute ", _sid(), " on ", F("transfer__reference"), " ", F("state"),
-                    " past its deadline"),
+        title=_text("Dispute ", _sid(), " on ",
+                    Coalesce("transfer__reference",
+                             Concat(Value("funding "), Cast("funding_entry_id", CharField()))),
+                    " ", F("state"), " past its deadline"),
         since=F("respond_by"),
     )  # fmt: skip
 
@@ -302,6 +339,11 @@ SOURCES: dict[str, Source] = {
         Source(S.DISPUTE_DUE, ("disputes.view_dispute",), disputes_due,
                "admin:disputes_dispute_change", "Ask for evidence, review or decide",
                url_args=lambda sid: [sid.partition(":")[0]]),
+        Source(S.COMPLIANCE_CASE, ("compliance.view_case",), compliance_cases,
+               "admin:compliance_case_change",
+               "Investigate, escalate or close (a second officer approves high-risk closes)"),
+        Source(S.SCREENING_HIT, ("compliance.view_screeninghit",), screening_hits,
+               "admin:compliance_screeninghit_change", "Clear or confirm with a note"),
     ]
 }  # fmt: skip
 

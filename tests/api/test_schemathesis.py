@@ -85,6 +85,9 @@ NOT_EXPRESSIBLE_IN_SCHEMA = {
         )
     ),
     ("details.account_type", "invalid_choice"),  # "checking" or "savings", after lower()
+    # The reasons a wallet funding takes are in the document (a oneOf branch narrowing `reason`),
+    # but the fuzzer's coverage phase draws `reason` from the property's own enum.
+    ("reason", "not_for_funding"),
     ("currency", "currency_not_receivable"),
     ("country", "country_mismatch"),
     # Unicode categories (isprintable) are not portable in a schema pattern.

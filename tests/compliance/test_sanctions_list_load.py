@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from fintech.compliance.models import SanctionsEntry, SanctionsListVersion
-from fintech.compliance.screening.parsers import ListFileInvalid
+from fintech.compliance.screening.parsers import ListFileInvalid, published_date
 from fintech.core.models import AuditEvent
 from tests.compliance.sanctions import DATA, OFAC_V1, OFAC_V2, OPENSANCTIONS, UN, load
 
@@ -101,3 +102,41 @@ def test_the_command_loads_and_reports() -> None:
 def test_the_command_names_a_wrong_format() -> None:
     with pytest.raises(CommandError, match="not a UN consolidated list XML file"):
         call_command("sanctions_load", "--source", "un", str(DATA / "ofac_sdn_v1.xml"))
+
+
+def test_a_file_older_than_the_loaded_one_is_refused() -> None:
+    load("ofac", OFAC_V2)  # published 12/02/2026
+
+    with pytest.raises(
+        ListFileInvalid, match=r"published 2026-11-28, before the loaded version v1"
+    ):
+        load("ofac", OFAC_V1)  # published 11/28/2026
+
+    assert SanctionsListVersion.objects.count() == 1
+    assert not SanctionsEntry.objects.filter(removed_in__isnull=False).exists()
+
+
+def test_an_opensanctions_export_is_dated_by_its_newest_entity(tmp_path) -> None:
+    load("opensanctions", OPENSANCTIONS)
+    version = SanctionsListVersion.objects.get()
+    assert version.published.startswith("2026-12-01")
+
+    older = tmp_path / "older.ftm.json"
+    older.write_bytes(OPENSANCTIONS.read_bytes().replace(b"2026-12-01T", b"2026-10-01T"))
+    with pytest.raises(ListFileInvalid, match="before the loaded version"):
+        load("opensanctions", older)
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("12/02/2026", date(2026, 12, 2)),
+        ("2026-12-01T18:00:03.79Z", date(2026, 12, 1)),
+        ("2026-12-01", date(2026, 12, 1)),
+        ("13/45/2026", None),
+        ("", None),
+        ("Dec 2026", None),
+    ],
+)
+def test_published_labels_read_as_dates_or_not_at_all(label: str, expected: date | None) -> None:
+    assert published_date(label) == expected

@@ -1,4 +1,5 @@
-"""Disputes: customers open one on a paid-out transfer, follow it, and may withdraw it.
+"""Disputes: customers open one on a paid-out transfer or a wallet funding (its `entry_id` in
+the account statement), follow it, and may withdraw it.
 
 The customer sees the state, the deadline and that the money is on hold; never our decision
 notes (`decision_reason`) nor the partner's raw answer."""
@@ -17,15 +18,18 @@ from fintech.api.serializers import ResponseSerializer, StrictInputSerializer, m
 from fintech.api.views.base import ApiView
 from fintech.disputes.models import Dispute
 from fintech.disputes.selectors import dispute_get, dispute_list
-from fintech.disputes.services import dispute_open, dispute_withdraw
+from fintech.disputes.services import FUNDING_REASONS, dispute_open, dispute_withdraw
 
 PAGINATION_PARAMS = ("cursor", "limit")
 
 
 class DisputeOutputSerializer(ResponseSerializer):
     id = serializers.IntegerField()
-    transfer_id = serializers.IntegerField()
-    transfer_reference = serializers.CharField(source="transfer.reference")
+    transfer_id = serializers.IntegerField(allow_null=True)
+    transfer_reference = serializers.CharField(source="transfer.reference", allow_null=True)
+    funding_entry_id = serializers.IntegerField(
+        allow_null=True, help_text="the ledger entry of the disputed wallet funding"
+    )
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
     description = serializers.CharField()
     state = serializers.ChoiceField(choices=Dispute.State.choices)
@@ -51,7 +55,29 @@ class DisputeListCreateApi(ApiView):
         state = serializers.ChoiceField(choices=Dispute.State.choices, required=False)
 
     class InputSerializer(StrictInputSerializer):
-        transfer_id = serializers.IntegerField(min_value=1)
+        # Exactly one of the two (the service names both fields when that is not so); a
+        # funding is disputed only as money that should not be in the wallet.
+        openapi_extra = {
+            "oneOf": [
+                {"required": ["transfer_id"], "not": {"required": ["funding_entry_id"]}},
+                {
+                    "required": ["funding_entry_id"],
+                    "not": {"required": ["transfer_id"]},
+                    "properties": {
+                        "reason": {
+                            "enum": [
+                                r for r in FUNDING_REASONS if r != Dispute.Reason.PARTNER_RETURN
+                            ]
+                        }
+                    },
+                },
+            ]
+        }
+
+        transfer_id = serializers.IntegerField(min_value=1, required=False)
+        funding_entry_id = serializers.IntegerField(
+            min_value=1, required=False, help_text="`entry_id` of a wallet funding"
+        )
         reason = serializers.ChoiceField(
             choices=[r for r in Dispute.Reason.values if r != Dispute.Reason.PARTNER_RETURN]
         )

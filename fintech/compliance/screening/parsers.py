@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -67,6 +68,25 @@ class ListedParty:
 class ParsedList:
     published: str
     parties: Iterator[ListedParty]
+
+
+_PUBLISHED_FORMATS = (
+    re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})$"),  # OFAC: 12/02/2026
+    re.compile(r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"),  # UN, FtM: ISO date or datetime
+)
+
+
+def published_date(label: str) -> date | None:
+    """The day a list says it was published, from the label its format carries; None when the
+    label is absent or unreadable (then no age comparison is made, never a guess)."""
+    for pattern in _PUBLISHED_FORMATS:
+        found = pattern.match(label.strip())
+        if found:
+            try:
+                return date(int(found["y"]), int(found["m"]), int(found["d"]))
+            except ValueError:
+                return None
+    return None
 
 
 def _unique(values: Any) -> list[str]:
@@ -291,6 +311,10 @@ FTM_KINDS = {
 
 
 def parse_opensanctions_ftm(stream: IO[bytes]) -> ParsedList:
+    # FtM has no file header; an export's date is the newest `last_seen` (or `last_change`)
+    # of its entities, known once the stream is read.
+    parsed = ParsedList(published="", parties=iter(()))
+
     def parties() -> Iterator[ListedParty]:
         count = 0
         for number, raw in enumerate(stream, start=1):
@@ -304,6 +328,9 @@ def parse_opensanctions_ftm(stream: IO[bytes]) -> ParsedList:
                 raise ListFileInvalid(
                     f"OpenSanctions FtM line {number} is not an entity (truncated?): {exc}"
                 ) from exc
+            for stamp in (record.get("last_seen"), record.get("last_change")):
+                if isinstance(stamp, str) and stamp[:19] > parsed.published:
+                    parsed.published = stamp[:19]
             if schema not in FTM_KINDS:
                 continue
             party = ListedParty(
@@ -322,7 +349,8 @@ def parse_opensanctions_ftm(stream: IO[bytes]) -> ParsedList:
         if count == 0:
             raise ListFileInvalid("OpenSanctions FtM file has no Person or organisation entities")
 
-    return ParsedList(published="", parties=parties())
+    parsed.parties = parties()
+    return parsed
 
 
 PARSERS: dict[str, Callable[[IO[bytes]], ParsedList]] = {

@@ -38,3 +38,20 @@ def screening_hold_check(*, profile_id: int, beneficiary_id: int | None = None) 
         f"{' and '.join(held)} on a compliance screening hold: no transfer can be created or "
         "submitted until compliance releases it"
     )
+
+
+def screening_hold_summary(*, profile_id: int) -> list[str]:
+    """What of the profile is held, for operators who may not see why (support): "the profile"
+    and/or "beneficiary <id>", never the list, the entry or the case."""
+    subjects = (
+        ScreeningHit.objects.filter(profile_id=profile_id, status__in=HOLDING_HIT_STATES)
+        .values_list("subject_type", "subject_id")
+        .distinct()
+    )
+    held = {
+        f"beneficiary {subject_id}"
+        if subject_type == ScreeningHit.SubjectType.BENEFICIARY
+        else "the profile"
+        for subject_type, subject_id in subjects
+    }
+    return sorted(held, key=lambda h: (h != "the profile", h))

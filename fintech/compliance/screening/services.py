@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
+from fintech.compliance.cases.services import case_attach
 from fintech.compliance.models import (
     HOLDING_HIT_STATES,
     SanctionsEntry,
@@ -29,13 +30,14 @@ from fintech.compliance.models import (
     ScreeningHit,
 )
 from fintech.compliance.screening.matching import EntryView, Match, Matcher, Subject
-from fintech.compliance.screening.parsers import PARSERS
+from fintech.compliance.screening.parsers import PARSERS, ListFileInvalid, published_date
 from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Membership, Profile
 
 MAX_NOTE_LENGTH = 2000
+CASE_SOURCE = "screening_hit"  # fintech.compliance.cases.screening.KIND
 BATCH = 1000
 ENTRY_CONTENT_FIELDS = [
     "kind",
@@ -78,6 +80,19 @@ def _checksum(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _refuse_older(published: str, latest: SanctionsListVersion | None) -> None:
+    """Why: loading last month's file over today's would quietly un-list everyone added since.
+    Only dates both files state are compared; a file without one loads as before."""
+    if latest is None:
+        return
+    new, current = published_date(published), published_date(latest.published)
+    if new is not None and current is not None and new < current:
+        raise ListFileInvalid(
+            f"this file was published {new.isoformat()}, before the loaded version "
+            f"v{latest.number} ({current.isoformat()}); load the newer file"
+        )
 
 
 @service_transaction
@@ -146,6 +161,7 @@ def sanctions_list_load(*, actor: Actor, source: str, path: Path) -> LoadResult:
                 )
             elif previous[1] != content_hash or not previous[2]:
                 changed.append(SanctionsEntry(pk=previous[0], **fields))
+    _refuse_older(parsed.published, latest)
     SanctionsEntry.objects.bulk_create(added, batch_size=BATCH)
     SanctionsEntry.objects.bulk_update(changed, ENTRY_CONTENT_FIELDS, batch_size=BATCH)
     removed = (
@@ -279,7 +295,9 @@ def _hit_raise(*, actor: Actor, match: Match) -> ScreeningHit | None:
         return None  # already raised and not yet cleared
     if same_pair.filter(status=ScreeningHit.Status.CLEARED, entry_hash=entry.content_hash).exists():
         return None  # cleared against this very content of the entry: remembered
-    changed_in = SanctionsEntry.objects.values_list("changed_in_id", flat=True).get(pk=entry.id)
+    changed_in, list_source, external_id = SanctionsEntry.objects.values_list(
+        "changed_in_id", "source", "external_id"
+    ).get(pk=entry.id)
     try:
         # A savepoint: a concurrent rescreen raising the same hit first (the partial unique
         # index refuses ours) must leave the caller's transaction usable.
@@ -306,6 +324,17 @@ def _hit_raise(*, actor: Actor, match: Match) -> ScreeningHit | None:
     # profile_id=None on purpose: a hit must never reach the customer's webhooks (tipping
     # off); the event is for the platform's own consumers.
     event_emit(type="screening.hit_opened", profile_id=None, payload=_hit_payload(hit))
+    # Every hit is worked in a case (the profile's active one, or a new one), in this
+    # transaction: a hit is never held without a case to decide it.
+    case_attach(
+        actor=actor,
+        profile=subject.profile_id,
+        source=CASE_SOURCE,
+        source_id=hit.pk,
+        summary=f"{subject.type} {hit.subject_name} ~ {hit.matched_name} ({list_source} "
+        f"{external_id})",
+        score=hit.score,
+    )
     return hit
 
 
@@ -423,7 +452,7 @@ def screening_hit_clear(*, actor: Actor, hit: ScreeningHit | int, note: str) -> 
 
 @service_transaction
 def screening_hit_confirm(*, actor: Actor, hit: ScreeningHit | int, note: str) -> ScreeningHit:
-    """A true match: the hold stays (releasing it is a case decision, not built yet)."""
+    """A true match: the hold stays. Called by the case decision (closed as reported)."""
     return _hit_decide(
         actor=actor,
         hit=hit,

@@ -38,8 +38,10 @@ Status = PayoutRecall.Status
 
 def on_dispute_opened(event: OutboxEvent) -> None:
     """Runs inside the event's dispatch transaction: create the recall once. A dispute the
-    partner itself raised (a return) needs no recall."""
+    partner itself raised (a return) needs no recall, nor does a wallet funding's (no payout)."""
     if event.payload.get("reason") == Dispute.Reason.PARTNER_RETURN:
+        return
+    if not event.payload.get("transfer_id"):
         return
     now = timezone.now()
     recall, created = PayoutRecall.objects.get_or_create(
