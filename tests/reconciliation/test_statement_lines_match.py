@@ -202,7 +202,7 @@ def test_the_match_tables_keys_are_still_enforced_per_statement():
 
 @pytest.mark.parametrize("plan", ["index probes", "hash anti join"])
 def test_the_item_line_key_check_refuses_a_missing_line_whichever_plan_it_gets(plan):
-    """Migration 0022 plans the item -> line check per statement (a hash anti join for a
+    """Migration 0023 plans the item -> line check per statement (a hash anti join for a
     match run's 100,000s of items, index probes for a few): both refuse a missing line,
     naming it, and let the statement's other rows through when none is missing."""
     from django.db import IntegrityError, connection, transaction

@@ -46,7 +46,7 @@ _FIRST_ROW = _FUNCTION.format(
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0021_payout_recall"),
+        ("integrations", "0022_inbox_compliance_cases"),
     ]
 
     operations = [migrations.RunSQL(_PLANNED_PER_STATEMENT, _FIRST_ROW)]
