@@ -3,7 +3,8 @@
 of the same two tables on the same keys in the same run. Then the same at N/10 to show
 Python's memory is flat in the number of lines (the matcher never loads lines).
 
-N defaults to 100,000: `python -m bench.reconciliation_match [N]` (or `RECON_BENCH_N=N`),
+N defaults to 100,000: `python -m bench.reconciliation_match [N]` (or `RECON_BENCH_N=N`;
+`RECON_BENCH_STATEMENTS=1` also prints each of the matcher's statements over 20 ms),
 e.g. `python -m bench.reconciliation_match 1000000` for the issue's million. Besides Python's
 peak (tracemalloc) it prints the PostgreSQL side's working set: the matcher's temporary
 tables at their largest and `work_mem`, the bound of each hash and sort. Target: the
@@ -121,9 +122,16 @@ def _match(account_id: int) -> tuple[float, int, dict[str, int], int, int, int]:
     from integrations.reconciliation.matching import statement_lines_match
 
     temp_tables = [0]
+    # Statement timings only when asked: kept in Python, they would count in its peak.
+    statements: list[tuple[float, str]] | None = (
+        [] if os.environ.get("RECON_BENCH_STATEMENTS") else None
+    )
 
     def measure(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = clock()
         done = execute(sql, params, many, context)
+        if statements is not None:
+            statements.append((clock() - started, " ".join(sql.split())[:100]))
         if sql.startswith("ANALYZE _recon_l") and not temp_tables[0]:
             context["cursor"].execute(
                 "SELECT pg_total_relation_size('_recon_l') + pg_total_relation_size('_recon_p')"
@@ -147,6 +155,11 @@ def _match(account_id: int) -> tuple[float, int, dict[str, int], int, int, int]:
     seconds = clock() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    if statements is not None:
+        print(f"   statements of the match of account {account_id} over 20 ms:")
+        for took, sql in statements:
+            if took > 0.02:
+                print(f"   {took:8.3f} s  {sql}")
     return seconds, peak, result.matched, result.lines_left, temp_tables[0], spilled() - before
 
 

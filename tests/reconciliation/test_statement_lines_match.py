@@ -200,6 +200,39 @@ def test_the_match_tables_keys_are_still_enforced_per_statement():
             cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
 
 
+@pytest.mark.parametrize("plan", ["index probes", "hash anti join"])
+def test_the_item_line_key_check_refuses_a_missing_line_whichever_plan_it_gets(plan):
+    """Migration 0023 plans the item -> line check per statement (a hash anti join for a
+    match run's 100,000s of items, index probes for a few): both refuse a missing line,
+    naming it, and let the statement's other rows through when none is missing."""
+    from django.db import IntegrityError, connection, transaction
+
+    account = bank_account()
+    lines = statement(account, [{"amount_minor": 100 + i, "day": D} for i in range(3)])
+    ids = list(lines.lines.order_by("pk").values_list("pk", flat=True))
+    missing = max(ids) + 1000
+
+    def items(line_ids):  # type: ignore[no-untyped-def]
+        return [
+            ReconMatchItem(statement_line_id=pk, posting_id=10**6 + pk, amount_minor=1,
+                           posting_amount_minor=1, rule="manual", confidence=100)
+            for pk in line_ids
+        ]  # fmt: skip
+
+    def insert(line_ids):  # type: ignore[no-untyped-def]
+        with transaction.atomic(), connection.cursor() as cursor:
+            if plan == "hash anti join":
+                cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
+            else:
+                cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+            ReconMatchItem.objects.bulk_create(items(line_ids))
+
+    with pytest.raises(IntegrityError, match=f"item_line(?s:.*){missing}"):
+        insert([*ids, missing])
+    insert(ids)
+    assert ReconMatchItem.objects.filter(statement_line_id__in=ids).count() == 3
+
+
 def test_a_match_for_an_unknown_bank_account_is_refused_as_a_foreign_key_would():
     # Migration 0016's statement-level key check, per distinct account since 0019.
     from django.db import IntegrityError, transaction
