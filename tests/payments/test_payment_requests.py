@@ -214,3 +214,32 @@ def test_a_batch_is_all_or_nothing_with_each_items_reasons(erp_api, vendor):
     assert batch["states"] == {"transfer_created": 3}
     fetched = erp_api.get(f"/payment-request-batches/{batch['id']}")
     assert body(fetched)["erp_batch_id"] == "RUN-1"
+
+
+def test_a_vendor_on_a_sanctions_list_is_held_and_its_request_cancelled_naming_the_hold(
+    erp_api, no_vendor_approval
+):
+    """ERP vendors are screened as the beneficiaries they become: a listed vendor's payment
+    request reaches no transfer; its reasons say the beneficiary is held, never why."""
+    from fintech.compliance.models import Case, ScreeningHit
+    from tests.compliance.sanctions import OPENSANCTIONS, load
+
+    load("opensanctions", OPENSANCTIONS)
+    listed = sync_vendor(
+        erp_api,
+        erp_vendor_id="V-666",
+        name="Golden Crescent Exports",
+        holder_name="Golden Crescent Exports Ltd",
+    )["vendor"]
+    hit = ScreeningHit.objects.get(subject_type="beneficiary")
+    assert hit.matched_name == "Golden Crescent Exports Ltd"
+    assert Case.objects.filter(profile_id=hit.profile_id).exists()
+
+    response = erp_api.post("/payment-requests", request_body(vendor_id=listed["erp_vendor_id"]))
+    assert response.status_code == 201, response.content
+    request = body(response)
+    assert request["transfer_id"] is None
+    assert request["state"] in ("rejected", "cancelled")
+    assert [r["code"] for r in request["reasons"]] == ["screening_hold"]
+    assert "Golden Crescent" not in str(request["reasons"])  # held, never why
+    assert not Transfer.objects.exists()
