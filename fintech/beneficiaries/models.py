@@ -32,6 +32,11 @@ class Beneficiary(models.Model):
     bank_details = EncryptedJSONField()
     # What operators and API clients see, e.g. "GB** **** **** **** 4432".
     masked_details = models.CharField(max_length=80)
+    # HMAC-SHA256 of the account identifiers under a key derived from SECRET_KEY
+    # (fingerprint.py): the same account across profiles, for transaction monitoring, without
+    # decrypting; nobody can test a guessed account number against it without the key. Blank:
+    # not known (never matches anything, not even another blank).
+    details_fingerprint = models.CharField(max_length=64, blank=True, default="", db_index=True)
     is_active = models.BooleanField(default=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)

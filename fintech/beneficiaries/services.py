@@ -5,6 +5,7 @@ from __future__ import annotations
 import pghistory
 from django.utils import timezone
 
+from fintech.beneficiaries.fingerprint import details_fingerprint
 from fintech.beneficiaries.models import Beneficiary
 from fintech.beneficiaries.validators import beneficiary_input_clean
 from fintech.compliance.screening.services import beneficiary_screen
@@ -37,7 +38,8 @@ def beneficiary_create(
     details: dict[str, str],
 ) -> Beneficiary:
     """Validate per scheme (nothing saved on any error), store the normalised details
-    encrypted and a masked form for display, audit, and emit `beneficiary.added`."""
+    encrypted, a masked form for display and a keyed fingerprint of the account (monitoring's
+    cross-profile match, fingerprint.py), audit, and emit `beneficiary.added`."""
     data = beneficiary_input_clean(
         holder_name=holder_name, currency=currency, country=country, scheme=scheme, details=details
     )
@@ -50,6 +52,7 @@ def beneficiary_create(
             scheme=data.scheme,
             bank_details=data.details,
             masked_details=data.masked_details,
+            details_fingerprint=details_fingerprint(data.scheme, data.details),
         )
     audit_record(
         actor=actor,
