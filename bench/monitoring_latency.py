@@ -5,7 +5,7 @@ the same call with one active rule of every kind, same run, same customer, same 
 What is measured, in a scratch database on the DATABASE_URL server:
 - a verified business (bench_customer) with HISTORY earlier transfers, so the rules that look
   back (velocity, structuring, dormancy) read a real history through their subqueries;
-- one active rule of each of the eight kinds, in scope (GBP), with thresholds these
+- one active rule of each of the nine kinds, in scope (GBP), with thresholds these
   transfers do not reach: the cost measured is judging, not raising alerts (an alert adds
   one insert, its audit row and its event);
 - phases "off" and "on", interleaved over ROUNDS rounds so both see the same noise on a
@@ -40,6 +40,7 @@ RULES = [
     ("round_amount", {"amount_minor": 10**9, "round_unit_minor": 100_000}),
     ("high_risk_corridor", {"amount_minor": 10**9, "beneficiary_country": "DE"}),
     ("dormant_wakeup", {"amount_minor": 10**9, "window_hours": 24 * 90}),
+    ("many_senders_one_beneficiary", {"count": 100_000, "window_hours": 24 * 7}),
 ]
 
 

@@ -1,12 +1,13 @@
 """Reading what the rules judge: a transfer and its history, set-based.
 
 Each fact a rule looks back for (count, volume and in-band count over the rule's window and
-scope; the latest earlier transfer) is one filter, `fact_q`, relative to the judged
-transfer's time, and one aggregate. The transfer flow reads them for the transfer just
-created in one scan of the profile's recent transfers (`transfer_history`: an aggregate with
-a FILTER per fact); the nightly run reads them for a night's worth of transfers in one query
-(`transfers_with_history`: a correlated subquery per fact). Same filters, same aggregates:
-both judge alike.
+scope; the latest earlier transfer; the distinct profiles paying the same bank account) is
+one filter, `fact_q`, relative to the judged transfer's time, and one aggregate. The transfer
+flow reads them for the transfer just created in one scan of the profile's recent transfers
+(`transfer_history`: an aggregate with a FILTER per fact, and a scalar subquery for the
+senders of the same account); the nightly run reads them for a night's worth of transfers in
+one query (`transfers_with_history`: a correlated subquery per fact). Same filters, same
+aggregates: both judge alike.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def _aggregate(fact: str, q: Q | None = None) -> Any:
     if fact == "volume":
         # SUM of bigint is numeric in PostgreSQL: back to an integer of minor units.
         return Cast(Coalesce(Sum("source_amount_minor", filter=q), 0), BigIntegerField())
+    if fact == "senders":
+        return Count("profile_id", distinct=True, filter=q)
     return Count("pk", filter=q)  # count, in_band
 
 
@@ -96,6 +99,21 @@ def history_annotations(rules: Sequence[MonitoringRule]) -> dict[str, Any]:
     """Per transfer of an outer queryset: one correlated subquery per fact (nightly)."""
     annotations: dict[str, Any] = {}
     for name, rule, fact in _facts(rules):
+        if fact == "senders":
+            rows = (
+                Transfer.objects.filter(
+                    fact_q(rule, fact, OuterRef("created_at")),
+                    ~Q(beneficiary__details_fingerprint=""),  # blank: unknown, matches nothing
+                    beneficiary__details_fingerprint=OuterRef("beneficiary__details_fingerprint"),
+                )
+                .order_by()
+                # GROUP BY the one fingerprint: an aggregate as a subquery
+                .values("beneficiary__details_fingerprint")
+                .annotate(v=_aggregate(fact))
+                .values("v")
+            )
+            annotations[name] = Coalesce(Subquery(rows), 0)
+            continue
         rows = (
             Transfer.objects.filter(
                 fact_q(rule, fact, OuterRef("created_at")), profile_id=OuterRef("profile_id")
@@ -116,7 +134,43 @@ def _history(row: dict[str, Any], rules: Sequence[MonitoringRule]) -> dict[int, 
     return history
 
 
-def _fact_sql(rule: MonitoringRule, fact: str, anchor: dt.datetime) -> tuple[str, list[Any]]:
+def _window_sql(
+    rule: MonitoringRule, since: dt.datetime, anchor: dt.datetime, t: str = "t", b: str = "b"
+) -> tuple[list[str], list[Any]]:
+    """The window and the rule's scope as SQL conditions (t: transfers, b: beneficiaries)."""
+    where = [f"{t}.created_at > %s", f"{t}.created_at <= %s"]
+    params: list[Any] = [since, anchor]
+    for column, value in (
+        (f"{t}.source_currency", rule.source_currency),
+        (f"{t}.target_currency", rule.target_currency),
+        (f"{b}.country", rule.beneficiary_country),
+    ):
+        if value:
+            where.append(f"{column} = %s")
+            params.append(value)
+    return where, params
+
+
+def _senders_sql(
+    rule: MonitoringRule, since: dt.datetime, anchor: dt.datetime, beneficiary_id: int
+) -> tuple[str, list[Any]]:
+    """ "senders" reads every profile's transfers, not the scanned profile's: a scalar subquery
+    in the same SELECT (no extra round trip), through the beneficiaries' fingerprint index."""
+    where, params = _window_sql(rule, since, anchor, t="s", b="sb")
+    beneficiaries = quoted_table(Beneficiary)
+    return (
+        f"(SELECT COUNT(DISTINCT s.profile_id) FROM {quoted_table(Transfer)} s "  # noqa: S608 (names from _meta, values as parameters)
+        f"JOIN {beneficiaries} sb ON sb.id = s.beneficiary_id "
+        "WHERE sb.details_fingerprint <> '' AND sb.details_fingerprint = "
+        f"(SELECT fb.details_fingerprint FROM {beneficiaries} fb WHERE fb.id = %s) "
+        f"AND {' AND '.join(where)})",
+        [beneficiary_id, *params],
+    )
+
+
+def _fact_sql(
+    rule: MonitoringRule, fact: str, anchor: dt.datetime, beneficiary_id: int
+) -> tuple[str, list[Any]]:
     """`fact_q` and `_aggregate` as one SQL aggregate with its FILTER (t: transfers, b: their
     beneficiaries); tests/monitoring hold the two to the same answers."""
     assert rule.window_hours is not None
@@ -126,16 +180,9 @@ def _fact_sql(rule: MonitoringRule, fact: str, anchor: dt.datetime) -> tuple[str
             since,
             anchor,
         ]
-    where = ["t.created_at > %s", "t.created_at <= %s"]
-    params: list[Any] = [since, anchor]
-    for column, value in (
-        ("t.source_currency", rule.source_currency),
-        ("t.target_currency", rule.target_currency),
-        ("b.country", rule.beneficiary_country),
-    ):
-        if value:
-            where.append(f"{column} = %s")
-            params.append(value)
+    if fact == "senders":
+        return _senders_sql(rule, since, anchor, beneficiary_id)
+    where, params = _window_sql(rule, since, anchor)
     if fact == "in_band":
         where.append("t.source_amount_minor >= %s AND t.source_amount_minor < %s")
         params += list(structuring_band(rule))
@@ -161,20 +208,26 @@ def transfer_history(*, transfer: Transfer, rules: Sequence[MonitoringRule]) -> 
     columns: list[str] = []
     params: list[Any] = []
     for _name, rule, fact in facts:
-        sql, fact_params = _fact_sql(rule, fact, anchor)
+        sql, fact_params = _fact_sql(rule, fact, anchor, transfer.beneficiary_id)
         columns.append(sql)
         params += fact_params
-    widest = max(rule.window_hours or 0 for _, rule, _ in facts)
-    join = (
-        f" JOIN {quoted_table(Beneficiary)} b ON b.id = t.beneficiary_id"
-        if any(rule.beneficiary_country for _, rule, _ in facts)
-        else ""
-    )
-    row = fetch_one(
-        f"SELECT {', '.join(columns)} FROM {quoted_table(Transfer)} t{join} "  # noqa: S608 (names from _meta, values as parameters)
-        "WHERE t.profile_id = %s AND t.created_at > %s AND t.created_at <= %s",
-        [*params, transfer.profile_id, anchor - dt.timedelta(hours=widest), anchor],
-    )
+    # The scan is of this profile's transfers; "senders" is a scalar subquery of its own. With
+    # only "senders" facts there is no scan (no aggregate would make it one row when empty).
+    scanned = [rule for _, rule, fact in facts if fact != "senders"]
+    sql = f"SELECT {', '.join(columns)}"
+    if scanned:
+        widest = max(rule.window_hours or 0 for rule in scanned)
+        join = (
+            f" JOIN {quoted_table(Beneficiary)} b ON b.id = t.beneficiary_id"
+            if any(rule.beneficiary_country for rule in scanned)
+            else ""
+        )
+        sql += (
+            f" FROM {quoted_table(Transfer)} t{join} "
+            "WHERE t.profile_id = %s AND t.created_at > %s AND t.created_at <= %s"
+        )
+        params += [transfer.profile_id, anchor - dt.timedelta(hours=widest), anchor]
+    row = fetch_one(sql, params)
     assert row is not None  # an aggregate: always one row
     return _history(dict(zip([name for name, _, _ in facts], row, strict=True)), rules)
 

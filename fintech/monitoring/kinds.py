@@ -14,3 +14,7 @@ class RuleKind(models.TextChoices):
     ROUND_AMOUNT = "round_amount", "Round amount"
     HIGH_RISK_CORRIDOR = "high_risk_corridor", "High-risk corridor"
     DORMANT_WAKEUP = "dormant_wakeup", "Dormant profile waking up"
+    MANY_SENDERS_ONE_BENEFICIARY = (
+        "many_senders_one_beneficiary",
+        "Many profiles paying one bank account",
+    )

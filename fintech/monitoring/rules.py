@@ -35,7 +35,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     RuleKind.ROUND_AMOUNT: ("amount_minor", "round_unit_minor"),
     RuleKind.HIGH_RISK_CORRIDOR: ("amount_minor",),
     RuleKind.DORMANT_WAKEUP: ("amount_minor", "window_hours"),
+    RuleKind.MANY_SENDERS_ONE_BENEFICIARY: ("count", "window_hours"),
 }
+
+# Kinds whose count includes the judged transfer (or its profile) and so means nothing below 2.
+COUNT_AT_LEAST_TWO = (RuleKind.STRUCTURING, RuleKind.MANY_SENDERS_ONE_BENEFICIARY)
 
 # Upper bounds: above these a value is a typo, not a policy.
 MAX_AMOUNT_MINOR = 10**15
@@ -92,7 +96,7 @@ def rule_errors(rule: RuleLike) -> list[FieldError]:
     }
     for name in PARAMETERS:
         if name in required:
-            minimum = 2 if (name == "count" and rule.kind == RuleKind.STRUCTURING) else 1
+            minimum = 2 if (name == "count" and rule.kind in COUNT_AT_LEAST_TWO) else 1
             errors += _positive(rule, name, maxima[name], minimum)
         elif getattr(rule, name) is not None:
             errors.append(
@@ -188,12 +192,16 @@ def in_scope(rule: RuleLike, t: TransferView) -> bool:
 
 # What history each kind reads (facts.py builds one subquery per entry): "count", "volume"
 # and "in_band" over the window, in the rule's scope, the transfer itself included;
-# "last_before": the profile's latest earlier transfer (any scope) within the window.
+# "last_before": the profile's latest earlier transfer (any scope) within the window;
+# "senders": the distinct profiles (this one included) with transfers in the window and scope
+# to a beneficiary with the same details fingerprint as this transfer's (any profile's), 0
+# when this beneficiary's fingerprint is blank (unknown: it matches nothing).
 HISTORY: dict[str, tuple[str, ...]] = {
     RuleKind.VELOCITY_COUNT: ("count",),
     RuleKind.VELOCITY_VOLUME: ("volume",),
     RuleKind.STRUCTURING: ("in_band",),
     RuleKind.DORMANT_WAKEUP: ("last_before",),
+    RuleKind.MANY_SENDERS_ONE_BENEFICIARY: ("senders",),
 }
 
 Facts = dict[str, Any]
@@ -295,6 +303,13 @@ def _dormant(rule: RuleLike, t: TransferView, h: History) -> Facts | None:
     return {"amount_minor": t.amount_minor, "quiet_for_at_least_hours": rule.window_hours}
 
 
+def _many_senders(rule: RuleLike, t: TransferView, h: History) -> Facts | None:
+    assert rule.count is not None
+    if h["senders"] < rule.count:
+        return None
+    return {"senders": h["senders"], "limit": rule.count, "window_hours": rule.window_hours}
+
+
 EVALUATORS: dict[str, Callable[[RuleLike, TransferView, History], Facts | None]] = {
     RuleKind.LARGE_AMOUNT: _large,
     RuleKind.VELOCITY_COUNT: _velocity_count,
@@ -304,6 +319,7 @@ EVALUATORS: dict[str, Callable[[RuleLike, TransferView, History], Facts | None]]
     RuleKind.ROUND_AMOUNT: _round,
     RuleKind.HIGH_RISK_CORRIDOR: _corridor,
     RuleKind.DORMANT_WAKEUP: _dormant,
+    RuleKind.MANY_SENDERS_ONE_BENEFICIARY: _many_senders,
 }
 
 

@@ -280,7 +280,12 @@ DEFAULT_RULES: list[dict[str, Any]] = [
      "amount_minor": 1, "beneficiary_country": "IR"},
     {"name": "Dormant for 180 days (GBP)", "kind": "dormant_wakeup", "amount_minor": 100_000,
      "window_hours": 24 * 180},
+    {"name": "Many customers paying one account in a week",
+     "kind": "many_senders_one_beneficiary", "count": 5, "window_hours": 24 * 7},
 ]  # fmt: skip
+
+# Kinds without an amount: their defaults are not limited to one source currency.
+_ANY_CURRENCY_KINDS = ("velocity_count", "many_senders_one_beneficiary")
 
 
 def monitoring_defaults_seed(*, actor: Actor) -> int:
@@ -290,7 +295,10 @@ def monitoring_defaults_seed(*, actor: Actor) -> int:
     for spec in DEFAULT_RULES:
         if spec["name"] in existing:
             continue
-        fields = {"source_currency": "GBP" if spec["kind"] != "velocity_count" else "", **spec}
+        fields = {
+            "source_currency": "" if spec["kind"] in _ANY_CURRENCY_KINDS else "GBP",
+            **spec,
+        }
         monitoring_rule_save(actor=actor, rule=MonitoringRule(score=60, **fields))
         created += 1
     return created

@@ -58,6 +58,27 @@ def test_compliance_writes_a_rule_and_an_impossible_one_is_refused_beside_its_fi
     assert AuditEvent.objects.get(action="monitoring.rule_created").actor_id == carla.pk
 
 
+def test_compliance_adds_a_many_senders_rule_in_the_admin(client) -> None:
+    client.force_login(staff("carla", "compliance"))
+    form = client.get(reverse(ADD_RULE)).context["adminform"].form
+    assert "many_senders_one_beneficiary" in dict(form.fields["kind"].choices)
+    many = {
+        "name": "Many customers, one account",
+        "kind": "many_senders_one_beneficiary",
+        "score": "70",
+        "count": "1",
+        "window_hours": "168",
+    }
+    refused = client.post(reverse(ADD_RULE), many)
+    assert refused.status_code == 200
+    assert "count" in refused.context["adminform"].form.errors  # at least 2
+    assert client.post(reverse(ADD_RULE), {**many, "count": "5"}).status_code == 302
+    rule = MonitoringRule.objects.get()
+    assert (rule.kind, rule.count, rule.window_hours, rule.is_active) == (
+        "many_senders_one_beneficiary", 5, 168, False
+    )  # fmt: skip
+
+
 @pytest.fixture
 def alert(pay) -> MonitoringAlert:
     save_rule("large_amount", amount_minor=100, name="Large GBP")

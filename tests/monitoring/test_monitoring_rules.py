@@ -158,6 +158,25 @@ def test_a_new_customer_is_not_dormant() -> None:
     assert hits(r, old, last_before=None)
 
 
+@pytest.mark.parametrize(("senders", "hit"), [(0, False), (3, False), (4, True), (5, True)])
+def test_many_senders_one_beneficiary_at_its_count(senders: int, hit: bool) -> None:
+    # 0 is what the facts say when the beneficiary's fingerprint is unknown (blank).
+    r = rule("many_senders_one_beneficiary", count=4, window_hours=24, source_currency="")
+    assert hits(r, transfer(), senders=senders) is hit
+
+
+def test_many_senders_facts_say_how_many_profiles() -> None:
+    r = rule("many_senders_one_beneficiary", count=2, window_hours=24, source_currency="")
+    assert evaluate(r, transfer(), {"senders": 3}) == {
+        "rule": "test many_senders_one_beneficiary",
+        "kind": "many_senders_one_beneficiary",
+        "currency": "GBP",
+        "senders": 3,
+        "limit": 2,
+        "window_hours": 24,
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Impossible rules
 
@@ -196,6 +215,21 @@ def fields_of(r: MonitoringRule) -> dict[str, str]:
             "too_small",
         ),
         ("high_risk_corridor", {"amount_minor": 1}, "beneficiary_country", "required"),
+        ("many_senders_one_beneficiary", {"count": 1, "window_hours": 24}, "count", "too_small"),
+        ("many_senders_one_beneficiary", {"count": 5}, "window_hours", "required"),
+        ("many_senders_one_beneficiary", {"window_hours": 24}, "count", "required"),
+        (
+            "many_senders_one_beneficiary",
+            {"count": 5, "window_hours": 24, "amount_minor": 100},
+            "amount_minor",
+            "not_used",
+        ),
+        (
+            "many_senders_one_beneficiary",
+            {"count": 5, "window_hours": 24 * 366 * 3 + 1},
+            "window_hours",
+            "too_large",
+        ),
     ],
 )
 def test_an_impossible_rule_is_refused_naming_the_field(
@@ -222,5 +256,6 @@ def test_a_sane_rule_of_every_kind_passes() -> None:
         rule("round_amount", amount_minor=500_000, round_unit_minor=100_000),
         rule("high_risk_corridor", amount_minor=1, beneficiary_country="IR"),
         rule("dormant_wakeup", amount_minor=100_000, window_hours=24 * 180),
+        rule("many_senders_one_beneficiary", count=2, window_hours=24, source_currency=""),
     ]
     assert [rule_errors(r) for r in sane] == [[]] * len(sane)
