@@ -11,6 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fintech.beneficiaries.fingerprint import (
     account_canonical,
@@ -114,3 +116,19 @@ def test_older_rows_get_their_fingerprint_from_the_refresh(alice) -> None:
     out = StringIO()
     call_command("beneficiary_fingerprints_refresh", stdout=out)
     assert out.getvalue().strip() == "0 beneficiary fingerprint(s) changed"
+
+
+@given(
+    st.lists(st.sampled_from(["", " ", "-", "  "]), min_size=22, max_size=22),
+    st.lists(st.booleans(), min_size=22, max_size=22),
+)
+def test_spaces_dashes_and_case_never_change_the_fingerprint(
+    separators: list[str], lower: list[bool]
+) -> None:
+    iban = "DE89370400440532013000"
+    written = "".join(
+        (c.lower() if low else c) + sep for c, low, sep in zip(iban, lower, separators, strict=True)
+    )
+    assert details_fingerprint("iban", {"iban": written, "bic": "COBADEFF"}) == (
+        details_fingerprint("iban", {"iban": iban, "bic": "COBADEFFXXX"})
+    )
