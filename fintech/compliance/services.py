@@ -14,7 +14,8 @@ import pghistory
 from django_fsm import can_proceed
 
 from fintech.compliance.models import ComplianceStatus
-from fintech.core.errors import FieldError, TransitionNotAllowed, ValidationFailed
+from fintech.core.errors import TransitionNotAllowed
+from fintech.core.safe_input import text_checked
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
@@ -33,14 +34,10 @@ def _lock(status: ComplianceStatus | int) -> ComplianceStatus:
 
 
 def _clean_reason(reason: str, *, required: bool) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise ValidationFailed([FieldError("reason", "required", "a reason is required")])
-    if len(reason) > MAX_REASON_LENGTH:
-        raise ValidationFailed(
-            [FieldError("reason", "too_long", f"must be at most {MAX_REASON_LENGTH} characters")]
-        )
-    return reason
+    return text_checked(
+        reason, field="reason", max_length=MAX_REASON_LENGTH, required=required,
+        missing="a reason is required",
+    )  # fmt: skip
 
 
 def _payload(status: ComplianceStatus) -> dict[str, Any]:

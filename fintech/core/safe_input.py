@@ -65,6 +65,29 @@ def unstorable_character(text: str) -> str | None:
     return "contains an unpaired UTF-16 surrogate, which is not valid text"
 
 
+def text_checked(
+    value: str | None,
+    *,
+    field: str,
+    max_length: int,
+    required: bool = True,
+    missing: str = "say why",
+) -> str:
+    """A free-text field (a note, a reason, a description) stripped, or refused naming `field`:
+    missing when required (with the `missing` hint), too long, or not storable."""
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationFailed([FieldError(field, "required", missing)])
+    if len(text) > max_length:
+        raise ValidationFailed(
+            [FieldError(field, "too_long", f"must be at most {max_length} characters")]
+        )
+    problem = unstorable_character(text)
+    if problem is not None:
+        raise ValidationFailed([FieldError(field, "invalid_characters", problem)])
+    return text
+
+
 def strings_checked(items: Iterable[tuple[str, str]], *, where: str) -> None:
     """Each (name, value) pair, e.g. query parameters or headers; raises UnsafeInput naming it."""
     for name, value in items:

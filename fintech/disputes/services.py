@@ -27,6 +27,7 @@ from fintech.core.errors import (
     ValidationFailed,
 )
 from fintech.core.money import format_minor
+from fintech.core.safe_input import text_checked
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Profile
@@ -64,14 +65,10 @@ def dispute_payload(dispute: Dispute, *, previous_state: str = "") -> dict[str, 
 
 
 def _checked_text(value: str, *, field: str, required: bool, what: str = "") -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationFailed([FieldError(field, "required", what or "required")])
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ValidationFailed(
-            [FieldError(field, "too_long", f"must be at most {MAX_TEXT_LENGTH} characters")]
-        )
-    return text
+    return text_checked(
+        value, field=field, max_length=MAX_TEXT_LENGTH, required=required,
+        missing=what or "required",
+    )  # fmt: skip
 
 
 def _refused(code: str, message: str) -> DisputeRefused:

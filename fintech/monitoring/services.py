@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
 from fintech.compliance.cases.attach import case_attach
-from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
+from fintech.core.errors import NotFound, TransitionNotAllowed, ValidationFailed
+from fintech.core.safe_input import text_checked
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert_unless_conflict
 from fintech.core.transactions import service_transaction
@@ -201,14 +202,7 @@ def monitoring_nightly_run(
 
 
 def _clean_note(note: str) -> str:
-    note = (note or "").strip()
-    if not note:
-        raise ValidationFailed([FieldError("note", "required", "say why")])
-    if len(note) > MAX_NOTE_LENGTH:
-        raise ValidationFailed(
-            [FieldError("note", "too_long", f"must be at most {MAX_NOTE_LENGTH} characters")]
-        )
-    return note
+    return text_checked(note, field="note", max_length=MAX_NOTE_LENGTH)
 
 
 def _alert_decide(

@@ -40,6 +40,7 @@ from fintech.core.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from fintech.core.safe_input import text_checked
 from fintech.core.services import Actor, audit_record
 from fintech.core.transactions import service_transaction
 from fintech.transfers.services import transfer_cancel
@@ -56,14 +57,7 @@ class MakerCannotApprove(Conflict):
 
 
 def _clean_text(text: str, *, field: str = "note", required: bool = True) -> str:
-    text = (text or "").strip()
-    if required and not text:
-        raise ValidationFailed([FieldError(field, "required", "say why")])
-    if len(text) > MAX_NOTE_LENGTH:
-        raise ValidationFailed(
-            [FieldError(field, "too_long", f"must be at most {MAX_NOTE_LENGTH} characters")]
-        )
-    return text
+    return text_checked(text, field=field, max_length=MAX_NOTE_LENGTH, required=required)
 
 
 def _locked(case_id: int) -> Case:

@@ -32,6 +32,7 @@ from fintech.compliance.models import (
 from fintech.compliance.screening.matching import EntryView, Match, Matcher, Subject
 from fintech.compliance.screening.parsers import PARSERS, ListFileInvalid, published_date
 from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
+from fintech.core.safe_input import text_checked
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Membership, Profile
@@ -397,14 +398,7 @@ def sanctions_rescreen_due(*, lease_seconds: int = 3600) -> int:
 
 
 def _clean_note(note: str) -> str:
-    note = (note or "").strip()
-    if not note:
-        raise ValidationFailed([FieldError("note", "required", "say why")])
-    if len(note) > MAX_NOTE_LENGTH:
-        raise ValidationFailed(
-            [FieldError("note", "too_long", f"must be at most {MAX_NOTE_LENGTH} characters")]
-        )
-    return note
+    return text_checked(note, field="note", max_length=MAX_NOTE_LENGTH)
 
 
 def _hit_decide(
