@@ -2,29 +2,24 @@
 `fintech.compliance.cases.registry.case_source_register(KIND, release=..., confirm=...,
 describe=..., transfers=...)`, which MonitoringConfig.ready does.
 
-Same promises as the screening source: a case closed as cleared clears the alert (the hold
-lifts unless another alert holds the transfer), closed as reported confirms it (the hold
-stays); an alert already decided the way the case decides is left as it is; one confirmed
-outside the case is not released by it. Callbacks run in the case's transaction."""
+Same promises as the screening source (fintech.compliance.alerts.case_decisions): a case
+closed as cleared clears the alert (the hold lifts unless another alert holds the transfer),
+closed as reported confirms it (the hold stays). Callbacks run in the case's transaction."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fintech.core.errors import Conflict, NotFound
-from fintech.core.services import Actor
+from fintech.compliance.alerts import HELD_TRANSFER_STATES, case_decisions
+from fintech.core.errors import NotFound
 from fintech.monitoring.models import MonitoringAlert
 from fintech.monitoring.services import (
     CASE_SOURCE,
     monitoring_alert_clear,
     monitoring_alert_confirm,
 )
-from fintech.transfers.models import Transfer
 
 KIND = CASE_SOURCE
-# A monitoring hold stops the submit: these are the states in which it keeps money from
-# paying out.
-HELD_TRANSFER_STATES = (Transfer.State.CREATED, Transfer.State.FUNDED)
 
 
 def _alert(alert_id: int) -> MonitoringAlert:
@@ -34,19 +29,16 @@ def _alert(alert_id: int) -> MonitoringAlert:
     return alert
 
 
-def release(actor: Actor, alert_id: int, note: str) -> None:
-    status = _alert(alert_id).status
-    if status == MonitoringAlert.Status.OPEN:
-        monitoring_alert_clear(actor=actor, alert=alert_id, note=note)
-    elif status == MonitoringAlert.Status.CONFIRMED:
-        raise Conflict(
-            f"monitoring alert {alert_id} was confirmed outside this case: it stays held"
-        )
-
-
-def confirm(actor: Actor, alert_id: int, note: str) -> None:
-    if _alert(alert_id).status == MonitoringAlert.Status.OPEN:
-        monitoring_alert_confirm(actor=actor, alert=alert_id, note=note)
+release, confirm = case_decisions(
+    noun="monitoring alert",
+    status_of=lambda alert_id: _alert(alert_id).status,
+    clear=lambda actor, alert_id, note: monitoring_alert_clear(
+        actor=actor, alert=alert_id, note=note
+    ),
+    confirm=lambda actor, alert_id, note: monitoring_alert_confirm(
+        actor=actor, alert=alert_id, note=note
+    ),
+)
 
 
 def describe(alert_id: int) -> dict[str, Any]:

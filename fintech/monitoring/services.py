@@ -26,9 +26,9 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
+from fintech.compliance.alerts import alert_decide
 from fintech.compliance.cases.attach import case_attach
-from fintech.core.errors import NotFound, TransitionNotAllowed, ValidationFailed
-from fintech.core.safe_input import text_checked
+from fintech.core.errors import ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.sql import insert_unless_conflict
 from fintech.core.transactions import service_transaction
@@ -39,7 +39,6 @@ from fintech.monitoring.rules import TransferView, evaluate, in_scope, rule_erro
 from fintech.monitoring.selectors import monitoring_rules_active
 from fintech.transfers.models import Transfer
 
-MAX_NOTE_LENGTH = 2000
 CASE_SOURCE = "monitoring_alert"  # the alerts' kind in compliance cases (case_source.py)
 NIGHTLY_LOOKBACK_HOURS = 48  # two nights: a missed run is caught up by the next
 
@@ -201,38 +200,13 @@ def monitoring_nightly_run(
     return raised
 
 
-def _clean_note(note: str) -> str:
-    return text_checked(note, field="note", max_length=MAX_NOTE_LENGTH)
-
-
 def _alert_decide(
     *, actor: Actor, alert: MonitoringAlert | int, note: str, status: str
 ) -> MonitoringAlert:
-    note = _clean_note(note)
-    pk = alert.pk if isinstance(alert, MonitoringAlert) else alert
-    # Why the lock: two officers deciding the same alert at once; the second waits, then sees
-    # the first's decision and is refused instead of overwriting it.
-    locked = MonitoringAlert.objects.select_for_update().filter(pk=pk).first()
-    if locked is None:
-        raise NotFound(f"monitoring alert {pk} not found")
-    if locked.status != MonitoringAlert.Status.OPEN:
-        raise TransitionNotAllowed(
-            f"Cannot mark monitoring alert {locked.pk} {status}: it is {locked.status}"
-        )
-    before = locked.status
-    locked.status, locked.note = status, note
-    locked.decided_by, locked.decided_at = actor.label, timezone.now()
-    with pghistory.context(actor=actor.label, reason=note, request_id=actor.request_id):
-        locked.save(update_fields=["status", "note", "decided_by", "decided_at"])
-    audit_record(
-        actor=actor,
-        action=f"monitoring.alert_{status}",
-        target=locked,
-        reason=note,
-        data={**_alert_payload(locked), "from": before},
-    )
-    event_emit(type=f"monitoring.alert_{status}", profile_id=None, payload=_alert_payload(locked))
-    return locked
+    return alert_decide(
+        actor=actor, model=MonitoringAlert, alert=alert, note=note, status=status,
+        noun="monitoring alert", event_prefix="monitoring.alert", payload=_alert_payload,
+    )  # fmt: skip
 
 
 @service_transaction

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fintech.compliance.cases.registry import case_source
+from fintech.compliance.cases.selectors import case_id_of
 from fintech.compliance.models import ACTIVE_CASE_STATES, Case, CaseItem, risk_level
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
@@ -91,9 +92,9 @@ def case_attach(
     has none. Idempotent: an alert already in a case returns that case unchanged."""
     case_source(source)  # an unregistered kind could never be decided: refuse it now
     profile_id = profile.pk if isinstance(profile, Profile) else int(profile)
-    existing = CaseItem.objects.filter(source=source, source_id=source_id).first()
-    if existing is not None:
-        return Case.objects.get(pk=existing.case_id)
+    case_id = case_id_of(source=source, source_id=source_id)
+    if case_id is not None:
+        return Case.objects.get(pk=case_id)
     score = max(0, min(int(score), 100))
     case = _active_case(profile_id)
     opened = case is None
@@ -122,8 +123,7 @@ def case_attach(
             )
     except IntegrityError:
         # The same alert attached concurrently: it is in a case, which is all we promise.
-        existing = CaseItem.objects.get(source=source, source_id=source_id)
-        return Case.objects.get(pk=existing.case_id)
+        return Case.objects.get(pk=case_id_of(source=source, source_id=source_id))
     changed: dict[str, Any] = {}
     if score > case.risk_score:
         case.risk_score, case.risk_level = score, risk_level(score)

@@ -2,21 +2,19 @@
 
 Registered by ComplianceConfig.ready. A case closed as cleared clears the hit (false
 positive: the hold lifts unless another hit holds the subject); closed as reported confirms
-it (the hold stays). An alert already decided the way the case decides is left as it is."""
+it (the hold stays): fintech.compliance.alerts.case_decisions."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fintech.compliance.alerts import HELD_TRANSFER_STATES, case_decisions
 from fintech.compliance.models import ScreeningHit
 from fintech.compliance.screening.services import screening_hit_clear, screening_hit_confirm
-from fintech.core.errors import Conflict, NotFound
-from fintech.core.services import Actor
+from fintech.core.errors import NotFound
 from fintech.transfers.models import Transfer
 
 KIND = "screening_hit"
-# A hold stops creating and submitting: these are the transfers it keeps from paying out.
-HELD_TRANSFER_STATES = (Transfer.State.CREATED, Transfer.State.FUNDED)
 
 
 def _hit(hit_id: int) -> ScreeningHit:
@@ -26,18 +24,12 @@ def _hit(hit_id: int) -> ScreeningHit:
     return hit
 
 
-def release(actor: Actor, hit_id: int, note: str) -> None:
-    status = _hit(hit_id).status
-    if status == ScreeningHit.Status.OPEN:
-        screening_hit_clear(actor=actor, hit=hit_id, note=note)
-    elif status == ScreeningHit.Status.CONFIRMED:
-        raise Conflict(f"screening hit {hit_id} was confirmed outside this case: it stays held")
-
-
-def confirm(actor: Actor, hit_id: int, note: str) -> None:
-    # A hit cleared outside the case (by the service, from a shell) is not held again.
-    if _hit(hit_id).status == ScreeningHit.Status.OPEN:
-        screening_hit_confirm(actor=actor, hit=hit_id, note=note)
+release, confirm = case_decisions(
+    noun="screening hit",
+    status_of=lambda hit_id: _hit(hit_id).status,
+    clear=lambda actor, hit_id, note: screening_hit_clear(actor=actor, hit=hit_id, note=note),
+    confirm=lambda actor, hit_id, note: screening_hit_confirm(actor=actor, hit=hit_id, note=note),
+)
 
 
 def describe(hit_id: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fintech.beneficiaries.models import Beneficiary
+from fintech.compliance.alerts import alert_decide
 from fintech.compliance.cases.attach import case_attach
 from fintech.compliance.models import (
     HOLDING_HIT_STATES,
@@ -31,13 +32,11 @@ from fintech.compliance.models import (
 )
 from fintech.compliance.screening.matching import EntryView, Match, Matcher, Subject
 from fintech.compliance.screening.parsers import PARSERS, ListFileInvalid, published_date
-from fintech.core.errors import FieldError, NotFound, TransitionNotAllowed, ValidationFailed
-from fintech.core.safe_input import text_checked
+from fintech.core.errors import FieldError, ValidationFailed
 from fintech.core.services import Actor, audit_record, event_emit
 from fintech.core.transactions import service_transaction
 from fintech.customers.models import Membership, Profile
 
-MAX_NOTE_LENGTH = 2000
 CASE_SOURCE = "screening_hit"  # fintech.compliance.cases.screening.KIND
 BATCH = 1000
 ENTRY_CONTENT_FIELDS = [
@@ -397,38 +396,12 @@ def sanctions_rescreen_due(*, lease_seconds: int = 3600) -> int:
     return len(raised)
 
 
-def _clean_note(note: str) -> str:
-    return text_checked(note, field="note", max_length=MAX_NOTE_LENGTH)
-
-
-def _hit_decide(
-    *, actor: Actor, hit: ScreeningHit | int, note: str, status: str, sources: tuple[str, ...]
-) -> ScreeningHit:
-    note = _clean_note(note)
-    pk = hit.pk if isinstance(hit, ScreeningHit) else hit
-    # Why the lock: two officers deciding the same hit at once; the second waits, then sees
-    # the first's decision and is refused instead of overwriting it.
-    locked = ScreeningHit.objects.select_for_update().filter(pk=pk).first()
-    if locked is None:
-        raise NotFound(f"screening hit {pk} not found")
-    if locked.status not in sources:
-        raise TransitionNotAllowed(
-            f"Cannot mark screening hit {locked.pk} {status}: it is {locked.status}"
-        )
-    before = locked.status
-    locked.status, locked.note = status, note
-    locked.decided_by, locked.decided_at = actor.label, timezone.now()
-    with pghistory.context(actor=actor.label, reason=note, request_id=actor.request_id):
-        locked.save(update_fields=["status", "note", "decided_by", "decided_at"])
-    audit_record(
-        actor=actor,
-        action=f"screening.hit_{status}",
-        target=locked,
-        reason=note,
-        data={**_hit_payload(locked), "from": before, "entry_hash": locked.entry_hash},
-    )
-    event_emit(type=f"screening.hit_{status}", profile_id=None, payload=_hit_payload(locked))
-    return locked
+def _hit_decide(*, actor: Actor, hit: ScreeningHit | int, note: str, status: str) -> ScreeningHit:
+    return alert_decide(
+        actor=actor, model=ScreeningHit, alert=hit, note=note, status=status,
+        noun="screening hit", event_prefix="screening.hit", payload=_hit_payload,
+        audit_data=lambda locked: {"entry_hash": locked.entry_hash},
+    )  # fmt: skip
 
 
 @service_transaction
@@ -440,7 +413,6 @@ def screening_hit_clear(*, actor: Actor, hit: ScreeningHit | int, note: str) -> 
         hit=hit,
         note=note,
         status=ScreeningHit.Status.CLEARED,
-        sources=(ScreeningHit.Status.OPEN,),
     )
 
 
@@ -452,5 +424,4 @@ def screening_hit_confirm(*, actor: Actor, hit: ScreeningHit | int, note: str) -
         hit=hit,
         note=note,
         status=ScreeningHit.Status.CONFIRMED,
-        sources=(ScreeningHit.Status.OPEN,),
     )
