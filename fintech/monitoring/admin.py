@@ -1,5 +1,6 @@
 """Operator console for transaction monitoring: rules (compliance edits them, audited through
-`monitoring_rule_save`) and the alert queue (clear or confirm, each with a note).
+`monitoring_rule_save`) and the alert queue (read-only: each alert is decided by the
+compliance case it is in, linked from its row).
 
 Support and finance see neither (fintech/core/staff.py): an alert says why a customer is held.
 """

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fintech.core.errors import ComplianceHold, Conflict
+from fintech.core.errors import ComplianceHold, Conflict, TransitionNotAllowed
+from fintech.core.models import AuditEvent, OutboxEvent
 from fintech.monitoring import case_source
 from fintech.monitoring.models import MonitoringAlert
 from fintech.monitoring.services import alert_summary, monitoring_alert_confirm
@@ -48,6 +49,18 @@ def test_an_alert_confirmed_outside_the_case_is_not_released_by_it(alert) -> Non
     monitoring_alert_confirm(actor=CARLA, alert=alert, note="confirmed from the queue")
     with pytest.raises(Conflict):
         case_source.release(CARLA, alert.pk, "case cleared")
+
+
+def test_an_alert_is_decided_once_audited_and_announced_without_its_profile(alert) -> None:
+    monitoring_alert_confirm(actor=CARLA, alert=alert.pk, note="structuring, see case")
+    with pytest.raises(TransitionNotAllowed):
+        monitoring_alert_confirm(actor=CARLA, alert=alert.pk, note="again")
+    audits = AuditEvent.objects.filter(action="monitoring.alert_confirmed", target_id=str(alert.pk))
+    assert [(a.reason, a.data["from"], a.data["status"]) for a in audits] == [
+        ("structuring, see case", "open", "confirmed")
+    ]
+    event = OutboxEvent.objects.get(type="monitoring.alert_confirmed")
+    assert (event.profile_id, event.payload["id"]) == (None, alert.pk)
 
 
 def test_the_report_carries_the_alerts_facts(alert) -> None:
